@@ -1,0 +1,33 @@
+# The two commands a newcomer needs:
+#   make html   build the site into _build/html (executes the chapters that changed)
+#   make test   run every test: package, book structure, strict build, built site
+# Both create .venv and install requirements.txt plus the package (editable) on first use,
+# and reinstall only when requirements.txt or code/pyproject.toml change.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := html
+.PHONY: html test bench clean help
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(STAMP): requirements.txt code/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e ./code
+	@touch $@
+
+html: $(STAMP)  ## build the site into _build/html
+	$(BIN)/python tools/build.py
+
+test: $(STAMP)  ## run the whole test suite (builds the site first if needed)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## print build and execution timings (not a test)
+	$(BIN)/python tools/bench.py
+
+clean:  ## remove the built site and the execution cache (keeps .venv)
+	rm -rf _build

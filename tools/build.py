@@ -1,0 +1,457 @@
+"""Build the book: run the chapters that need it, then a strict Sphinx (Jupyter Book 1) build.
+
+    python tools/build.py            # what `make html` runs
+    python tools/build.py --jobs 1   # execute chapters one at a time
+
+Why not plain ``jupyter-book build``? Three things it cannot do on its own:
+
+1. **A cache that is never stale.** myst-nb's jupyter-cache keys a chapter on its own code
+   cells only, so editing the shared package in ``code/`` would leave old outputs on the page.
+   Here each chapter's key also holds a hash of the package when the chapter imports it, and a
+   chapter is executed again exactly when its key changes. The executed notebook is stored in
+   the same jupyter-cache that myst-nb reads (``execute_notebooks: cache``), so Sphinx never
+   executes anything itself, and a stamp file per chapter tells Sphinx to re-read it
+   (``tools/sphinx_stamps.py``).
+2. **Errors that name the chapter and cell.** A failing cell stops the build with one short
+   message: the chapter file, the cell's number, line and first line of code, the error, and
+   where the full traceback was saved. Any Sphinx warning fails the build too (``-W
+   --keep-going -n``).
+3. **Parallel, private kernels.** Stale chapters run concurrently (one kernel per core), and
+   each kernel talks to the build over Unix sockets (ZeroMQ IPC) instead of TCP on loopback.
+
+Everything is written under ``_build/``: ``html/`` (the site), ``.jupyter_cache/`` (executed
+notebooks and stamps), ``reports/`` (``execution.json`` and one traceback file per failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "day08"
+IMPORTS_PACKAGE = re.compile(rf"^\s*(from|import)\s+{PACKAGE}\b", re.MULTILINE)
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+FRAME = re.compile(r'File "?(/[^",:]+)"?(?:, line |:)(\d+)')  # both Python's and IPython's style
+
+
+class BuildError(Exception):
+    """A problem the author can fix; the message says where and how."""
+
+
+@dataclass
+class Chapter:
+    docname: str  # "book/softmax-cross-entropy", as in _toc.yml
+    path: Path
+    text: str
+    notebook: object = None  # nbformat.NotebookNode once read
+    key: str = ""  # what the cached outputs depend on
+    status: str = "no code"  # "no code", "cached", "executed" or "failed"
+    seconds: float = 0.0
+    error: str = ""
+    report: Path | None = None
+    cells: int = 0
+
+    @property
+    def rel(self) -> str:
+        return self.path.relative_to(ROOT).as_posix()
+
+
+@dataclass
+class Paths:
+    root: Path
+    build: Path = field(init=False)
+    html: Path = field(init=False)
+    cache: Path = field(init=False)
+    stamps: Path = field(init=False)
+    reports: Path = field(init=False)
+
+    def __post_init__(self):
+        self.build = self.root / "_build"
+        self.html = self.build / "html"
+        self.cache = self.build / ".jupyter_cache"
+        self.stamps = self.cache / "stamps"
+        self.reports = self.build / "reports"
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def load_config(root: Path) -> dict:
+    """Read _config.yml and fill in what depends on where we build (the repository URL)."""
+    path = root / "_config.yml"
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf8")) or {}
+    except yaml.YAMLError as err:
+        raise BuildError(f"_config.yml is not valid YAML: {err}") from err
+    repo = config.setdefault("repository", {})
+    repo["url"] = repository_url(root, repo.get("url", ""))
+    return config
+
+
+def repository_url(root: Path, default: str) -> str:
+    """The GitHub URL for launch, edit and repository buttons.
+
+    In GitHub Actions it is the repository the workflow runs in (so a fork publishes correct
+    links with no edit); locally it comes from ``git remote get-url origin`` when that is a
+    GitHub remote; otherwise it is the default in _config.yml.
+    """
+    if os.environ.get("BOOK_REPOSITORY_URL"):
+        return os.environ["BOOK_REPOSITORY_URL"].rstrip("/")
+    if os.environ.get("GITHUB_REPOSITORY"):
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        return f"{server}/{os.environ['GITHUB_REPOSITORY']}"
+    try:
+        remote = subprocess.run(
+            ["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return default
+    match = re.match(r"^(?:https://github\.com/|git@github\.com:)([^/]+/[^/]+?)(?:\.git)?/?$", remote)
+    return f"https://github.com/{match.group(1)}" if match else default
+
+
+# --------------------------------------------------------------------------- chapters
+
+
+def toc_docnames(root: Path) -> list[str]:
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    try:
+        site_map = parse_toc_yaml(root / "_toc.yml")
+    except Exception as err:  # the parser raises several types; all mean "fix _toc.yml"
+        raise BuildError(f"_toc.yml cannot be read: {err}") from err
+    return list(site_map.keys())
+
+
+def find_chapters(root: Path) -> list[Chapter]:
+    """Every chapter in _toc.yml, checked against the files in book/ both ways."""
+    chapters, problems = [], []
+    listed = toc_docnames(root)
+    for docname in listed:
+        matches = [root / f"{docname}{suffix}" for suffix in (".md", ".ipynb") if (root / f"{docname}{suffix}").is_file()]
+        if not matches:
+            problems.append(f"_toc.yml lists '{docname}' but there is no {docname}.md: create it or remove the entry")
+            continue
+        chapters.append(Chapter(docname, matches[0], matches[0].read_text(encoding="utf8")))
+    for path in sorted((root / "book").rglob("*.md")):
+        docname = path.relative_to(root).with_suffix("").as_posix()
+        if docname not in listed and not path.name.startswith("_"):
+            problems.append(f"{docname}.md is not in _toc.yml: add it to the reading order, or delete it")
+    if problems:
+        raise BuildError("\n".join(problems))
+    return chapters
+
+
+def front_matter(chapter: Chapter) -> dict:
+    text = chapter.text
+    if not text.startswith("---\n"):
+        raise BuildError(f"{chapter.rel}: no front matter. Start the file with the kernelspec header of book/_template.md")
+    end = text.find("\n---", 4)
+    if end < 0:
+        raise BuildError(f"{chapter.rel}: the front matter that opens on line 1 is never closed with '---'")
+    try:
+        meta = yaml.safe_load(text[4:end])
+    except yaml.YAMLError as err:
+        raise BuildError(f"{chapter.rel}: the front matter is not valid YAML ({err}). Compare it with book/_template.md") from err
+    if not isinstance(meta, dict) or "kernelspec" not in meta or "jupytext" not in meta:
+        raise BuildError(
+            f"{chapter.rel}: the front matter needs a 'jupytext' and a 'kernelspec' section, or the chapter's "
+            "code would silently not run. Copy them from book/_template.md"
+        )
+    return meta
+
+
+def read_notebook(chapter: Chapter):
+    """The notebook exactly as myst-nb builds it from the .md (so cache keys match)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    try:
+        return read_myst_markdown_notebook(
+            chapter.text, config=MdParserConfig(), add_source_map=True, path=str(chapter.path)
+        )
+    except Exception as err:  # myst-nb raises MystMetadataParsingError and others
+        raise BuildError(f"{chapter.rel}: cannot be read as a MyST notebook: {err}") from err
+
+
+def source_files(folder: Path) -> list[Path]:
+    """The files under ``folder`` that are sources: not caches, not install metadata."""
+    generated = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache")
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and not any(part in generated or part.endswith(".egg-info") for part in p.parts)
+    )  # fmt: skip
+
+
+def package_hash(root: Path) -> str:
+    """A hash of every file of the shared package, so editing it re-executes its users."""
+    digest = hashlib.sha256()
+    src = root / "code" / "src"
+    for path in source_files(src):
+        digest.update(path.relative_to(src).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def chapter_key(chapter: Chapter, pkg_hash: str) -> str:
+    from jupyter_cache.cache.main import JupyterCacheBase
+
+    _, code_hash = JupyterCacheBase.create_hashed_notebook(None, chapter.notebook)
+    code = "\n".join(c.source for c in chapter.notebook.cells if c.cell_type == "code")
+    uses_package = bool(IMPORTS_PACKAGE.search(code))
+    return hashlib.sha256(f"{code_hash}|{pkg_hash if uses_package else ''}|{sys.version}".encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def first_line(source: str) -> str:
+    for line in source.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line.strip()[:80]
+    return "(empty cell)"
+
+
+async def execute(chapter: Chapter, paths: Paths, timeout: int, threads: int) -> None:
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    env = dict(os.environ)
+    # The kernel imports the package next to *this* book (a temporary copy in the tests).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.root / "code" / "src"), env.get("PYTHONPATH")]))
+    env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("MPLBACKEND", None)
+    sockets = tempfile.mkdtemp(prefix="d8k-")  # short: a Unix socket path must fit in 107 bytes
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+    client = NotebookClient(
+        chapter.notebook, km=km, timeout=timeout, allow_errors=False, record_timing=False,
+        resources={"metadata": {"path": str(chapter.path.parent)}},
+    )  # fmt: skip
+    current = {"index": None}
+    client.on_cell_start = lambda cell, cell_index: current.update(index=cell_index)
+    start = time.perf_counter()
+    try:
+        await client.async_execute(env=env, cwd=str(chapter.path.parent))
+        chapter.status = "executed"
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+        chapter.status = "failed"
+        chapter.error, chapter.report = describe_failure(chapter, current["index"], err, timeout, paths)
+    finally:
+        chapter.seconds = time.perf_counter() - start
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def describe_failure(chapter: Chapter, index, err, timeout: int, paths: Paths) -> tuple[str, Path]:
+    from nbclient.exceptions import CellTimeoutError
+
+    nb = chapter.notebook
+    where = "before the first cell (the kernel did not start)"
+    if index is not None:
+        number = sum(1 for c in nb.cells[: index + 1] if c.cell_type == "code")
+        line = nb.metadata.get("source_map", [None] * len(nb.cells))[index]
+        line = f", line {line + 1}" if isinstance(line, int) else ""
+        where = f"code cell {number}{line}: `{first_line(nb.cells[index].source)}`"
+    if isinstance(err, CellTimeoutError):
+        what = f"ran longer than the {timeout} s limit (execute.timeout in _config.yml); make it faster or raise the limit"
+    else:
+        text = ANSI.sub("", str(err)).strip().splitlines()
+        what = next((t for t in reversed(text) if t.strip()), type(err).__name__)[:300]
+        # If the error was raised inside this repository (the shared package), say where.
+        frames = [m for m in map(FRAME.search, text) if m and Path(m.group(1)).is_relative_to(paths.root)]
+        if frames:
+            file, line = Path(frames[-1].group(1)).relative_to(paths.root).as_posix(), frames[-1].group(2)
+            what += f"\n    raised in {file}, line {line}"
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    report = paths.reports / f"{chapter.docname.replace('/', '__')}.err.log"
+    report.write_text(f"{chapter.rel}, {where}\n\n{ANSI.sub('', str(err))}\n", encoding="utf8")
+    return f"{where}\n    {what}", report
+
+
+def store(chapter: Chapter, paths: Paths) -> None:
+    """Put the executed notebook where myst-nb's cache mode finds it, and stamp the chapter."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(paths.cache))
+    cache.cache_notebook_bundle(
+        CacheBundleIn(chapter.notebook, str(chapter.path), data={"execution_seconds": chapter.seconds}),
+        check_validity=False, overwrite=True,
+    )  # fmt: skip
+    stamp = paths.stamps / f"{chapter.docname}.stamp"
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(chapter.key, encoding="utf8")
+
+
+def cached(chapter: Chapter, paths: Paths, manifest: dict) -> bool:
+    if manifest.get(chapter.docname, {}).get("key") != chapter.key:
+        return False
+    from jupyter_cache import get_cache
+
+    try:
+        get_cache(str(paths.cache)).match_cache_notebook(chapter.notebook)
+    except KeyError:
+        return False
+    return (paths.stamps / f"{chapter.docname}.stamp").is_file()
+
+
+async def run_all(chapters: list[Chapter], paths: Paths, jobs: int, timeout: int) -> None:
+    limit = asyncio.Semaphore(jobs)
+    threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(chapters))))
+
+    async def one(chapter):
+        async with limit:
+            print(f"  executing {chapter.rel} ...", flush=True)
+            await execute(chapter, paths, timeout, threads)
+            print(f"  {chapter.status:>8} {chapter.rel} in {chapter.seconds:.1f} s", flush=True)
+
+    # Longest first (by last known time), so the slowest chapter does not start last.
+    await asyncio.gather(*(one(c) for c in chapters))
+
+
+# --------------------------------------------------------------------------- sphinx
+
+
+def sphinx_build(paths: Paths, config: dict, jobs: int) -> int:
+    from jupyter_book.config import get_final_config
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+    sphinx_config, _ = get_final_config(
+        user_yaml=config, cli_config={
+            "nitpicky": True,  # -n: a reference to a missing target is a warning (so an error)
+            "external_toc_path": str(paths.root / "_toc.yml"),
+            "latex_individualpages": False,
+        }, sourcedir=paths.root, use_external_toc=True
+    )
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    log = (paths.reports / "sphinx.log").open("w", encoding="utf8")  # progress; warnings go to stderr
+    with log, patch_docutils(str(paths.root)), docutils_namespace():
+        app = Sphinx(
+            srcdir=str(paths.root), confdir=None, outdir=str(paths.html), doctreedir=str(paths.build / ".doctrees"),
+            buildername="html", confoverrides=sphinx_config, status=log, warning=sys.stderr,
+            warningiserror=True, keep_going=True, parallel=jobs,
+        )  # fmt: skip
+        app.build()
+    return app.statuscode
+
+
+# --------------------------------------------------------------------------- main
+
+
+def fingerprint(root: Path, config: dict) -> str:
+    """Everything the site is made from; when it is unchanged there is nothing to do."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for folder in ("book", "code/src", "tools", "_static"):
+        base = root / folder
+        if base.is_dir():
+            for path in source_files(base):
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in ("_toc.yml", "_config.yml", "requirements.txt"):
+        if (root / name).is_file():
+            digest.update((root / name).read_bytes())
+    return digest.hexdigest()
+
+
+def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> int:
+    paths = Paths(root)
+    config = load_config(root)
+    finger = fingerprint(root, config)
+    stamp = paths.build / ".fingerprint"
+    index = paths.html / "index.html"
+    if not force and index.is_file() and stamp.is_file() and stamp.read_text() == finger:
+        print("Nothing changed since the last build; 0 chapters executed.")
+        print(f"Site: {index}")
+        return 0
+    stamp.unlink(missing_ok=True)
+
+    chapters = find_chapters(root)
+    for chapter in chapters:
+        front_matter(chapter)
+        chapter.notebook = read_notebook(chapter)
+        chapter.cells = sum(1 for c in chapter.notebook.cells if c.cell_type == "code")
+
+    pkg_hash = package_hash(root)
+    manifest_path = paths.cache / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    stale = []
+    for chapter in chapters:
+        if not chapter.cells:
+            continue
+        chapter.key = chapter_key(chapter, pkg_hash)
+        if not force and cached(chapter, paths, manifest):
+            chapter.status = "cached"
+            chapter.seconds = manifest[chapter.docname].get("seconds", 0.0)
+        else:
+            stale.append(chapter)
+
+    jobs = jobs or os.cpu_count() or 1
+    timeout = int(config.get("execute", {}).get("timeout", 600))
+    if stale:
+        print(f"Executing {len(stale)} of {sum(1 for c in chapters if c.cells)} chapters ({min(jobs, len(stale))} at a time):")
+        stale.sort(key=lambda c: -manifest.get(c.docname, {}).get("seconds", 1e9))
+        asyncio.run(run_all(stale, paths, jobs, timeout))
+    for chapter in stale:
+        if chapter.status == "executed":
+            store(chapter, paths)
+            manifest[chapter.docname] = {"key": chapter.key, "seconds": round(chapter.seconds, 2), "at": time.time()}
+    paths.cache.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest, indent=1))
+    write_report(chapters, paths)
+
+    failed = [c for c in chapters if c.status == "failed"]
+    if failed:
+        lines = [f"\nBUILD FAILED: {len(failed)} chapter(s) raised an error; the site was not built."]
+        for c in failed:
+            lines += [f"  {c.rel}, {c.error}", f"    full traceback: {c.report.relative_to(root)}"]
+        raise BuildError("\n".join(lines))
+
+    status = sphinx_build(paths, config, jobs=jobs)
+    if status:
+        raise BuildError(
+            "\nBUILD FAILED: Sphinx reported the warnings above (the build treats every warning as an error).\n"
+            "Each one starts with the file and line to fix."
+        )
+    stamp.write_text(finger)
+    print(f"\nSite: {index}")
+    return 0
+
+
+def write_report(chapters: list[Chapter], paths: Paths) -> None:
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    report = [
+        {"chapter": c.rel, "status": c.status, "seconds": round(c.seconds, 2), "code_cells": c.cells}
+        for c in chapters
+    ]
+    (paths.reports / "execution.json").write_text(json.dumps(report, indent=1))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=None, help="chapters executed at once (default: CPU cores)")
+    parser.add_argument("--force", action="store_true", help="re-execute every chapter and rebuild every page")
+    args = parser.parse_args(argv)
+    try:
+        return build(ROOT, jobs=args.jobs, force=args.force)
+    except BuildError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
