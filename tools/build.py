@@ -327,7 +327,7 @@ async def run_all(chapters: list[Chapter], paths: Paths, jobs: int, timeout: int
 # --------------------------------------------------------------------------- sphinx
 
 
-def sphinx_build(paths: Paths, config: dict, jobs: int) -> int:
+def sphinx_build(paths: Paths, config: dict, jobs: int, fresh: bool = False) -> int:
     from jupyter_book.config import get_final_config
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -345,7 +345,7 @@ def sphinx_build(paths: Paths, config: dict, jobs: int) -> int:
         app = Sphinx(
             srcdir=str(paths.root), confdir=None, outdir=str(paths.html), doctreedir=str(paths.build / ".doctrees"),
             buildername="html", confoverrides=sphinx_config, status=log, warning=sys.stderr,
-            warningiserror=True, keep_going=True, parallel=jobs,
+            warningiserror=True, keep_going=True, parallel=jobs, freshenv=fresh,
         )  # fmt: skip
         app.build()
     return app.statuscode
@@ -421,7 +421,7 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
             lines += [f"  {c.rel}, {c.error}", f"    full traceback: {c.report.relative_to(root)}"]
         raise BuildError("\n".join(lines))
 
-    status = sphinx_build(paths, config, jobs=jobs)
+    status = sphinx_build(paths, config, jobs=jobs, fresh=force)
     if status:
         raise BuildError(
             "\nBUILD FAILED: Sphinx reported the warnings above (the build treats every warning as an error).\n"
