@@ -30,14 +30,12 @@ def _show(x) -> str:
     return repr(x)
 
 
-def _compare(name: str, what: str, inputs: str, expected: torch.Tensor, got) -> None:
-    """Raise CheckFailed unless ``got`` has ``expected``'s shape and values (to float32 accuracy)."""
+def _mismatch(name: str, what: str, inputs: str, expected: torch.Tensor, got) -> str | None:
+    """Why ``got`` differs from ``expected`` (shape, nan/inf or values, to float32 accuracy), or None."""
     try:
         got_t = torch.as_tensor(got.detach() if isinstance(got, torch.Tensor) else got, dtype=expected.dtype)
     except (TypeError, ValueError, RuntimeError):
-        raise CheckFailed(
-            f"{name} failed on {what}: {inputs}; expected a tensor, but your function returned {got!r}"
-        ) from None
+        return f"{name} failed on {what}: {inputs}; expected a tensor, but your function returned {got!r}"
     problem = None
     if got_t.shape != expected.shape:
         problem = f"shape {tuple(got_t.shape)} where {tuple(expected.shape)} was expected"
@@ -46,10 +44,11 @@ def _compare(name: str, what: str, inputs: str, expected: torch.Tensor, got) -> 
     elif not torch.allclose(got_t, expected, rtol=1e-4, atol=1e-5):
         problem = "different numbers"
     if problem:
-        raise CheckFailed(
+        return (
             f"{name} failed on {what}: {inputs}. Expected {_show(expected)}, "
             f"but your function returned {_show(got_t)} ({problem})."
         )
+    return None
 
 
 def _softmax_cases():
@@ -79,7 +78,9 @@ def check_softmax(fn) -> None:
             got = fn(scores.clone())
         except Exception as err:  # a student's bug, reported in words
             raise CheckFailed(f"check_softmax failed on {what}: {inputs}; your function raised {err!r}") from err
-        _compare("check_softmax", what, inputs, torch.softmax(scores, dim=-1), got)
+        message = _mismatch("check_softmax", what, inputs, torch.softmax(scores, dim=-1), got)
+        if message:
+            raise CheckFailed(message)
     _passed("your softmax matches torch.softmax, even for huge scores")
 
 
@@ -111,5 +112,7 @@ def check_cross_entropy(fn) -> None:
                 f"check_cross_entropy failed on {what}: {inputs}; your function raised {err!r}"
             ) from err
         expected = torch.nn.functional.cross_entropy(scores, labels)
-        _compare("check_cross_entropy", what, inputs, expected, got)
+        message = _mismatch("check_cross_entropy", what, inputs, expected, got)
+        if message:
+            raise CheckFailed(message)
     _passed("your cross-entropy matches torch.nn.functional.cross_entropy, even for huge scores")
