@@ -88,6 +88,13 @@ def test_cross_entropy_grad_is_autograd_of_the_mean_loss():
     torch.testing.assert_close(cross_entropy_grad(s.detach(), y), s.grad)
 
 
+def test_binary_log_loss_gradient_is_sigmoid_minus_label():
+    s = torch.linspace(-6, 6, 13, dtype=F64, requires_grad=True)
+    y = torch.arange(13) % 2
+    binary_log_loss(sigmoid(s), y).sum().backward()
+    torch.testing.assert_close(s.grad, sigmoid(s.detach()) - y)
+
+
 def test_the_printed_formula_of_the_seed_ignores_the_label_and_is_negative():
     """The chapter's note: sum_i (log y_hat_i - 1[y = i]) is the same for every label, and < 0."""
     y_hat = softmax(torch.tensor([2.0, 1.0, 0.1], dtype=F64))
