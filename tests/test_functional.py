@@ -63,6 +63,47 @@ def test_cross_entropy_with_k2_is_the_binary_log_loss():
         torch.testing.assert_close(cross_entropy(scores, y, reduction="none"), binary_log_loss(sigmoid(s2), y))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_huge_scores_match_torch_to_full_precision(dtype):
+    s = torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4 + 1], [88.0, 89.0, 90.0]], dtype=dtype)
+    torch.testing.assert_close(softmax(s), torch.softmax(s, dim=-1))
+    torch.testing.assert_close(log_softmax(s), torch.log_softmax(s, dim=-1))
+    y = torch.tensor([2, 0, 1])
+    for reduction in ("mean", "sum", "none"):
+        torch.testing.assert_close(cross_entropy(s, y, reduction=reduction), F.cross_entropy(s, y, reduction=reduction))
+
+
+def test_one_example_gives_one_loss_and_one_gradient_row():
+    s = torch.tensor([2.0, 1.0, 0.1], dtype=F64)
+    loss = cross_entropy(s, torch.tensor(2), reduction="none", label_smoothing=0.2)
+    assert loss.shape == ()
+    torch.testing.assert_close(loss, F.cross_entropy(s[None], torch.tensor([2]), label_smoothing=0.2))
+    torch.testing.assert_close(cross_entropy_grad(s, 2), torch.softmax(s, 0) - F.one_hot(torch.tensor(2), 3))
+
+
+def test_cross_entropy_grad_is_autograd_of_the_mean_loss():
+    s, y = batch(n=6, k=3)
+    s.requires_grad_()
+    F.cross_entropy(s, y).backward()
+    torch.testing.assert_close(cross_entropy_grad(s.detach(), y), s.grad)
+
+
+def test_binary_log_loss_gradient_is_sigmoid_minus_label():
+    s = torch.linspace(-6, 6, 13, dtype=F64, requires_grad=True)
+    y = torch.arange(13) % 2
+    binary_log_loss(sigmoid(s), y).sum().backward()
+    torch.testing.assert_close(s.grad, sigmoid(s.detach()) - y)
+
+
+def test_the_printed_formula_of_the_seed_ignores_the_label_and_is_negative():
+    """The chapter's note: sum_i (log y_hat_i - 1[y = i]) is the same for every label, and < 0."""
+    y_hat = softmax(torch.tensor([2.0, 1.0, 0.1], dtype=F64))
+    printed = [(torch.log(y_hat) - F.one_hot(torch.tensor(y), 3)).sum() for y in range(3)]
+    assert all(torch.isclose(v, printed[0]) and v < 0 for v in printed)
+    correct = [cross_entropy(torch.log(y_hat), y) for y in range(3)]
+    assert correct[0] < correct[1] < correct[2] and all(c > 0 for c in correct)
+
+
 def test_naive_softmax_overflows_where_softmax_does_not():
     s = torch.tensor([1000.0, 0.0], dtype=torch.float32)
     assert torch.isnan(naive_softmax(s)).any()
@@ -105,6 +146,35 @@ def test_gradient_is_prediction_minus_onehot(rows, data):
     torch.testing.assert_close(s.grad * n, torch.softmax(s.detach(), -1) - onehot)
 
 
+@settings(max_examples=200, deadline=None)
+@given(score_rows, st.data(), st.sampled_from([torch.float32, torch.float64]))
+def test_nothing_is_nan_or_inf_for_scores_up_to_1e4(rows, data, dtype):
+    s = torch.tensor(rows, dtype=dtype)
+    n, k = s.shape
+    y = torch.tensor(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    for out in (softmax(s), log_softmax(s), logsumexp(s), cross_entropy(s, y, reduction="none"),
+                cross_entropy(s, y, label_smoothing=0.1), cross_entropy_grad(s, y)):
+        assert torch.isfinite(out).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(score_rows, st.data())
+def test_cross_entropy_matches_torch_for_any_scores(rows, data):
+    s = torch.tensor(rows, dtype=F64)
+    n, k = s.shape
+    y = torch.tensor(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    eps = data.draw(st.sampled_from([0.0, 0.05, 0.3]))
+    torch.testing.assert_close(cross_entropy(s, y, label_smoothing=eps, reduction="none"),
+                               F.cross_entropy(s, y, label_smoothing=eps, reduction="none"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-30, 30))
+def test_two_class_softmax_is_the_sigmoid_of_the_score_difference(s1):
+    s = torch.tensor([[s1, 0.7]], dtype=F64)
+    torch.testing.assert_close(softmax(s)[0, 1], sigmoid(torch.tensor(0.7 - s1, dtype=F64)))
+
+
 # ----------------------------------------------------------------------------- bad input
 
 
@@ -124,6 +194,38 @@ def test_gradient_is_prediction_minus_onehot(rows, data):
 def test_bad_input_gets_a_plain_error(scores, labels, message):
     with pytest.raises(ValueError, match=message):
         cross_entropy(scores, labels)
+
+
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        (torch.tensor(3.0), r"shape \(k,\) for one example or \(N, k\) for a batch, got shape \(\)"),
+        (torch.zeros(2, 3, 4), r"got shape \(2, 3, 4\)"),
+        (torch.zeros(0), r"empty"),
+        (torch.tensor([1.0, float("nan"), 2.0]), r"NaN \(first at index \[1\]\)"),
+        ("abc", r"must be numbers"),
+    ],
+)
+@pytest.mark.parametrize("fn", [softmax, log_softmax, logsumexp, naive_softmax])
+def test_softmax_family_rejects_bad_scores(fn, scores, message):
+    with pytest.raises(ValueError, match=message):
+        fn(scores)
+
+
+def test_labels_may_be_a_list_but_not_booleans():
+    s = torch.zeros(2, 3)
+    torch.testing.assert_close(cross_entropy(s, [0, 2]), F.cross_entropy(s, torch.tensor([0, 2])))
+    with pytest.raises(ValueError, match="integer class indices.*got dtype torch.bool"):
+        cross_entropy(s, torch.tensor([True, False]))
+    with pytest.raises(ValueError, match=r"labels\[0\] = 3 is not a class index"):
+        cross_entropy_grad(s, [3, 0])
+
+
+def test_binary_log_loss_rejects_non_probabilities_and_non_binary_labels():
+    with pytest.raises(ValueError, match="probability in \\[0, 1\\]"):
+        binary_log_loss(torch.tensor([1.5]), torch.tensor([1]))
+    with pytest.raises(ValueError, match="0 or 1"):
+        binary_log_loss(torch.tensor([0.5]), torch.tensor([2]))
 
 
 def test_bad_reduction_and_smoothing_are_rejected():

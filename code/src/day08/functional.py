@@ -56,15 +56,24 @@ def naive_softmax(scores) -> torch.Tensor:
 def softmax(scores) -> torch.Tensor:
     """Probabilities p(y = i) = e^(s_i) / sum_j e^(s_j) along the last axis, overflow-safe.
 
-    Chapter "Softmax and cross-entropy". Same result as ``torch.softmax(scores, dim=-1)``.
+    Subtracting the largest score first changes nothing mathematically and keeps every
+    exponent <= 0. Chapter "Softmax and cross-entropy". Same result as
+    ``torch.softmax(scores, dim=-1)``.
     """
-    return torch.exp(log_softmax(scores))
+    scores = as_scores(scores)
+    e = torch.exp(scores - scores.max(dim=-1, keepdim=True).values)
+    return e / e.sum(dim=-1, keepdim=True)
 
 
 def log_softmax(scores) -> torch.Tensor:
-    """log p(y = i) = s_i - logsumexp(s), along the last axis (chapter "Softmax and cross-entropy")."""
+    """log p(y = i) = s_i - logsumexp(s), along the last axis (chapter "Softmax and cross-entropy").
+
+    Computed as (s_i - m) - log sum_j e^(s_j - m), with m the largest score, so that huge
+    scores lose no precision.
+    """
     scores = as_scores(scores)
-    return scores - logsumexp(scores).unsqueeze(-1)
+    shifted = scores - scores.max(dim=-1, keepdim=True).values
+    return shifted - torch.log(torch.exp(shifted).sum(dim=-1, keepdim=True))
 
 
 def _batch(scores, labels):
