@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := html
-.PHONY: html test bench clean help serve chapter lint
+.PHONY: html test bench clean help serve chapter lint hooks
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -31,6 +31,12 @@ serve: $(STAMP)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=
 
 chapter: $(STAMP)  ## start a chapter from the template: make chapter NAME=my-topic TITLE="My topic"
 	$(BIN)/python tools/new_chapter.py "$(NAME)" "$(TITLE)"
+
+lint: $(STAMP)  ## run the pre-commit checks on every file, fixing what they can
+	$(BIN)/pre-commit run --all-files
+
+hooks: $(STAMP)  ## run those checks on every `git commit`
+	$(BIN)/pre-commit install
 
 bench: $(STAMP)  ## print build and execution timings (not a test)
 	$(BIN)/python tools/bench.py

@@ -25,7 +25,9 @@ LAST = "book/status"  # the build-status page stays at the end of the book
 def scaffold(root: Path, name: str, title: str) -> Path:
     """Write book/<name>.md from the template and list it in _toc.yml; return the new file."""
     if not NAME.match(name):
-        raise ValueError(f"NAME={name!r} is not a chapter name: use lowercase words joined by '-', like 'softmax-basics'")
+        raise ValueError(
+            f"NAME={name!r} is not a chapter name: use lowercase words joined by '-', like 'softmax-basics'"
+        )
     if not title.strip():
         raise ValueError('TITLE is empty: give the chapter a title, like TITLE="Softmax, step by step"')
     path = root / "book" / f"{name}.md"
