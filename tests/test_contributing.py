@@ -47,6 +47,7 @@ def statuses(root) -> dict[str, str]:
 
 
 def test_a_scaffolded_chapter_is_listed_and_builds_strictly(book_copy):
+    assert run_build(book_copy).returncode == 0  # so the second build below is incremental
     result = scaffold(book_copy, "my-topic", "My topic: softmax by hand")
     assert result.returncode == 0, result.stderr
     path = book_copy / "book" / "my-topic.md"
@@ -67,6 +68,9 @@ def test_a_scaffolded_chapter_is_listed_and_builds_strictly(book_copy):
     assert statuses(book_copy)["book/my-topic.md"] == "executed"
     page = (book_copy / "_build" / "html" / "book" / "my-topic.html").read_text()
     assert 'class="solution dropdown' in page  # the solution is folded
+    # The status page was read again (its report changed): it now lists the new chapter, executed in this build.
+    status = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (book_copy / "_build/html/book/status.html").read_text()))
+    assert re.search(r"My topic: softmax by hand \d+ executed in this build \d+\.\d ", status), status
     assert re.search(r"The mean of the 1000 samples is -?\d\.\d{3},", re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page)))
 
 
