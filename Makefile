@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := html
-.PHONY: html test bench clean help
+.PHONY: html test bench clean help serve chapter lint hooks
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -25,6 +25,18 @@ html: $(STAMP)  ## build the site into _build/html
 
 test: $(STAMP)  ## run the whole test suite (builds the site first if needed)
 	$(BIN)/python -m pytest
+
+serve: $(STAMP)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=8001 for another port)
+	$(BIN)/python tools/serve.py --port $(or $(PORT),8000)
+
+chapter: $(STAMP)  ## start a chapter from the template: make chapter NAME=my-topic TITLE="My topic"
+	$(BIN)/python tools/new_chapter.py "$(NAME)" "$(TITLE)"
+
+lint: $(STAMP)  ## run the pre-commit checks on every file, fixing what they can
+	$(BIN)/pre-commit run --all-files
+
+hooks: $(STAMP)  ## run those checks on every `git commit`
+	$(BIN)/pre-commit install
 
 bench: $(STAMP)  ## print build and execution timings (not a test)
 	$(BIN)/python tools/bench.py

@@ -341,14 +341,50 @@ def sphinx_build(paths: Paths, config: dict, jobs: int, fresh: bool = False) -> 
     )
     paths.reports.mkdir(parents=True, exist_ok=True)
     log = (paths.reports / "sphinx.log").open("w", encoding="utf8")  # progress; warnings go to stderr
+    warnings = WarningLog(sys.stderr)
     with log, patch_docutils(str(paths.root)), docutils_namespace():
         app = Sphinx(
             srcdir=str(paths.root), confdir=None, outdir=str(paths.html), doctreedir=str(paths.build / ".doctrees"),
-            buildername="html", confoverrides=sphinx_config, status=log, warning=sys.stderr,
+            buildername="html", confoverrides=sphinx_config, status=log, warning=warnings,
             warningiserror=True, keep_going=True, parallel=jobs, freshenv=fresh,
         )  # fmt: skip
         app.build()
+    if app.statuscode:
+        raise BuildError(warnings.summary(paths.root))
     return app.statuscode
+
+
+class WarningLog:
+    """Sphinx's warning stream: passed on to stderr as it comes, and kept for a summary at the end."""
+
+    LINE = re.compile(r"^(?:(?P<file>.+?):(?P<line>\d*):? )?(?P<level>WARNING|ERROR|CRITICAL|SEVERE): (?P<message>.*)$")
+
+    def __init__(self, stream):
+        self.stream, self.chunks = stream, []
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+        self.chunks.append(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def summary(self, root: Path) -> str:
+        """One line per warning, ``file:line: message``, with the file relative to the book."""
+        found = []
+        for text in ANSI.sub("", "".join(self.chunks)).splitlines():
+            match = self.LINE.match(text.strip())
+            if not match:
+                continue
+            file = match["file"] or "(no file)"
+            if Path(file).is_absolute() and Path(file).is_relative_to(root):
+                file = Path(file).relative_to(root).as_posix()
+            line = int(match["line"]) if match["line"] else 0
+            found.append((file, line, f"  {file}{f':{line}' if line else ''}: {match['message']}"))
+        lines = [item[2] for item in sorted(set(found))]
+        head = f"\nBUILD FAILED: Sphinx reported {len(lines)} warning(s); every warning is an error here. Fix each at "
+        head += "the file and line shown (Sphinx's full output is above):"
+        return "\n".join([head, *lines]) if lines else "\nBUILD FAILED: Sphinx failed; its messages are above."
 
 
 # --------------------------------------------------------------------------- main
@@ -391,9 +427,14 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     stale = []
     for chapter in chapters:
-        if not chapter.cells:
-            continue
         chapter.key = chapter_key(chapter, pkg_hash)
+        if not chapter.cells:
+            # Nothing to run, but myst-nb's cache mode would start a kernel for a notebook it
+            # cannot find in the cache: store the chapter as it is.
+            if not cached(chapter, paths, manifest):
+                store(chapter, paths)
+                manifest[chapter.docname] = {"key": chapter.key, "seconds": 0.0, "at": time.time()}
+            continue
         if not force and cached(chapter, paths, manifest):
             chapter.status = "cached"
             chapter.seconds = manifest[chapter.docname].get("seconds", 0.0)
@@ -421,12 +462,7 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
             lines += [f"  {c.rel}, {c.error}", f"    full traceback: {c.report.relative_to(root)}"]
         raise BuildError("\n".join(lines))
 
-    status = sphinx_build(paths, config, jobs=jobs, fresh=force)
-    if status:
-        raise BuildError(
-            "\nBUILD FAILED: Sphinx reported the warnings above (the build treats every warning as an error).\n"
-            "Each one starts with the file and line to fix."
-        )
+    sphinx_build(paths, config, jobs=jobs, fresh=force)
     stamp.write_text(finger)
     print(f"\nSite: {index}")
     return 0

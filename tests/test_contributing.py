@@ -1,0 +1,181 @@
+"""The contributor's loop: scaffold a chapter, preview it live, read a failed build's last lines,
+and see each chapter's execution on the status page.
+
+Everything that edits the book does so in a temporary copy (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from importlib.metadata import version
+
+import pytest
+import yaml
+from conftest import ROOT, copy_book, run_build
+
+pytestmark = pytest.mark.build
+
+CELL = "\n```{{code-cell}} ipython3\n{}\n```\n"
+
+
+def scaffold(root, name, title):
+    return subprocess.run(
+        [sys.executable, "tools/new_chapter.py", name, title], cwd=root, capture_output=True, text=True
+    )
+
+
+def last_lines(result, n: int) -> list[str]:
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, f"the build should have failed:\n{out}"
+    return result.stderr.strip().splitlines()[-n:]
+
+
+def statuses(root) -> dict[str, str]:
+    report = json.loads((root / "_build" / "reports" / "execution.json").read_text())
+    return {entry["chapter"]: entry["status"] for entry in report}
+
+
+# ----------------------------------------------------------------------------- make chapter
+
+
+def test_a_scaffolded_chapter_is_listed_and_builds_strictly(book_copy):
+    assert run_build(book_copy).returncode == 0  # so the second build below is incremental
+    result = scaffold(book_copy, "my-topic", "My topic: softmax by hand")
+    assert result.returncode == 0, result.stderr
+    path = book_copy / "book" / "my-topic.md"
+    text = path.read_text()
+    assert text.startswith((ROOT / "book" / "index.md").read_text().split("\n---\n")[0])  # the same kernelspec header
+    assert "(my-topic)=\n# My topic: softmax by hand" in text and "{{" not in text
+    for part in ("## By the end of this chapter", "import torch", "## Summary", "{exercise}", ":class: dropdown"):
+        assert part in text, f"the scaffold has no {part!r}"
+    toc = yaml.safe_load((book_copy / "_toc.yml").read_text())
+    files = [entry["file"] for entry in toc["chapters"]]
+    assert toc["format"] == "jb-book" and "book/my-topic" in files
+    if "book/status" in files:
+        assert files[-1] == "book/status", "the status page stays last"
+
+    build = run_build(book_copy)
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "WARNING" not in build.stdout + build.stderr
+    assert statuses(book_copy)["book/my-topic.md"] == "executed"
+    page = (book_copy / "_build" / "html" / "book" / "my-topic.html").read_text()
+    assert 'class="solution dropdown' in page  # the solution is folded
+    # The status page was read again (its report changed): it now lists the new chapter, executed in this build.
+    status = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (book_copy / "_build/html/book/status.html").read_text()))
+    assert re.search(r"My topic: softmax by hand \d+ executed in this build \d+\.\d ", status), status
+    assert re.search(r"The mean of the 1000 samples is -?\d\.\d{3},", re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page)))
+
+
+def test_make_chapter_refuses_a_bad_name_or_an_existing_file(tmp_path):
+    root = copy_book(tmp_path / "book", warm_cache=False)
+    toc = (root / "_toc.yml").read_text()
+    for name, message in [("My Topic", "lowercase words joined by '-'"), ("index", "already exists")]:
+        result = scaffold(root, name, "A title")
+        assert result.returncode == 1 and message in result.stderr
+    assert (root / "_toc.yml").read_text() == toc
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_a_failing_cell_in_any_chapter_is_named_in_the_last_lines(book_copy):
+    assert scaffold(book_copy, "broken-topic", "Broken").returncode == 0
+    path = book_copy / "book" / "broken-topic.md"
+    path.write_text(path.read_text() + CELL.format("weights = torch.ones(3) @ torch.ones(4)"))
+    last = last_lines(run_build(book_copy), 4)
+    assert last[1].startswith("  book/broken-topic.md, code cell 5, line "), last
+    assert last[1].endswith("`weights = torch.ones(3) @ torch.ones(4)`"), last
+    assert "RuntimeError" in last[2]
+    report = re.fullmatch(r"\s*full traceback: (\S+)", last[3]).group(1)
+    assert "RuntimeError" in (book_copy / report).read_text()
+
+
+def test_sphinx_warnings_are_summarised_with_file_and_line_in_the_last_lines(book_copy):
+    path = book_copy / "book" / "index.md"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, "", "See {ref}`no-such-label`.", "", "Then {glue:text}`no_such_key`.", ""]))
+    result = run_build(book_copy)
+    last = last_lines(result, 3)
+    assert last[0].startswith("BUILD FAILED: Sphinx reported 2 warning(s)"), last
+    ref, glue = len(lines) + 2, len(lines) + 4
+    assert any(line.startswith(f"  book/index.md:{ref}: ") and "no-such-label" in line for line in last[1:]), last
+    assert any(line.startswith(f"  book/index.md:{glue}: ") and "no_such_key" in line for line in last[1:]), last
+
+
+# ----------------------------------------------------------------------------- make serve
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return ""
+
+
+def wait_for(condition, what: str, polls: int = 600, every: float = 0.5):
+    """Poll ``condition`` a bounded number of times (a hang fails the test; speed is not tested)."""
+    for _ in range(polls):
+        if value := condition():
+            return value
+        time.sleep(every)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+def test_serve_rebuilds_an_edited_chapter_and_stops_cleanly_on_ctrl_c(book_copy, tmp_path):
+    port, log = free_port(), tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "tools/serve.py", "--port", str(port)], cwd=book_copy, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for(lambda: f"Serving the book at {url}" in log.read_text(), "the server to print its URL")
+        page = url + "book/index.html"
+        assert "websocket-reload" in wait_for(lambda: fetch(page), "the first page")  # the browser reloads itself
+
+        path = book_copy / "book" / "index.md"
+        path.write_text(path.read_text() + "\nA sentence added while the preview was running.\n")
+        wait_for(lambda: "added while the preview was running" in fetch(page), "the edited prose to be served")
+        assert "executed" not in statuses(book_copy).values(), "a prose edit executed a chapter"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            code = server.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    output = log.read_text()
+    assert code == 0, output
+    assert "Stopped the preview server." in output and "Traceback" not in output, output
+
+
+# ----------------------------------------------------------------------------- status page
+
+
+def test_the_status_page_lists_every_chapter_and_the_tool_versions(built_site):
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (built_site / "book" / "status.html").read_text()))
+    report = json.loads((ROOT / "_build" / "reports" / "execution.json").read_text())
+    assert {entry["chapter"] for entry in report} >= {"book/index.md", "book/status.md"}
+    words = {"executed": "executed in this build", "cached": "from the cache", "no code": "no code cells"}
+    for entry in report:
+        seconds = f"{entry['seconds']:.1f}" if entry["code_cells"] else "–"
+        assert re.search(rf" {entry['code_cells']} {words[entry['status']]} {re.escape(seconds)} ", page), entry
+    tools = {"Python": f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"}
+    tools |= {name: version(name) for name in ("torch", "torchvision", "jupyter-book", "myst-nb")}
+    for name, number in tools.items():
+        assert f" {name} {number} " in page, f"the status page does not give {name} {number}"
