@@ -17,9 +17,7 @@ BOOK_FILES = ["_config.yml", "_toc.yml", "book", "code", "tools", "_static"]
 
 def run_build(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run the build exactly as `make html` does, in ``root``; never raises on failure."""
-    return subprocess.run(
-        [*BUILD, *args], cwd=root, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([*BUILD, *args], cwd=root, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

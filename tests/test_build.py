@@ -52,9 +52,10 @@ def test_a_cell_that_raises_names_chapter_cell_and_traceback_file(book_copy):
     assert "ZeroDivisionError" in last
     report = re.search(r"full traceback: (\S+)", last).group(1)
     assert "ZeroDivisionError" in (book_copy / report).read_text()
-    assert not (book_copy / "_build" / "html" / "book" / "index.html").exists() or "ZeroDivisionError" not in (
-        book_copy / "_build" / "html" / "book" / "index.html"
-    ).read_text()
+    assert (
+        not (book_copy / "_build" / "html" / "book" / "index.html").exists()
+        or "ZeroDivisionError" not in (book_copy / "_build" / "html" / "book" / "index.html").read_text()
+    )
 
 
 def test_a_cell_over_the_time_limit_says_so(book_copy):
@@ -126,8 +127,10 @@ def mini_book(tmp_path):
     root = copy_book(tmp_path / "mini", warm_cache=False)
     for path in (root / "book").rglob("*.md"):
         path.unlink()
-    record = "import time, pathlib\npathlib.Path('../{0}.times').write_text(f'{{time.time()}} ') ; time.sleep(1.5)\n" \
-             "pathlib.Path('../{0}.times').write_text(pathlib.Path('../{0}.times').read_text() + str(time.time()))"
+    record = (
+        "import time, pathlib\npathlib.Path('../{0}.times').write_text(f'{{time.time()}} ') ; time.sleep(1.5)\n"
+        "pathlib.Path('../{0}.times').write_text(pathlib.Path('../{0}.times').read_text() + str(time.time()))"
+    )
     pages = {
         "index": "# Mini book\n\nNo code here.\n",
         "uses_a": "# A\n\nProse of A.\n" + CELL.format(IMPORTS) + CELL.format(record.format("a")),

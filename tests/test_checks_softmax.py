@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from day08.checks import CheckFailed, check_cross_entropy, check_softmax
 from day08.functional import cross_entropy, log_softmax, naive_softmax, softmax
 
@@ -24,13 +23,19 @@ def test_check_softmax_passes_the_package_and_a_plain_correct_answer(capsys):
     ("wrong", "message"),
     [
         # forgets to subtract the max: e^1000 overflows to inf, inf / inf = nan
-        (naive_softmax, r"failed on huge scores: scores = \[1000\.0, 0\.0, -1000\.0\]\. "
-                        r"Expected \[1\.0, 0\.0, 0\.0\], but your function returned \[nan, 0\.0, 0\.0\] \(nan or inf\)"),
+        (
+            naive_softmax,
+            r"failed on huge scores: scores = \[1000\.0, 0\.0, -1000\.0\]\. "
+            r"Expected \[1\.0, 0\.0, 0\.0\], but your function returned \[nan, 0\.0, 0\.0\] \(nan or inf\)",
+        ),
         # normalises over the whole tensor instead of each row
         (lambda s: torch.exp(s - s.max()) / torch.exp(s - s.max()).sum(), r"failed on a batch of 5 examples"),
         # softmax over the wrong axis of a batch
-        (lambda s: torch.softmax(s, dim=0), r"failed on a batch of 5 examples with 4 classes \(one row each\): "
-                                            r"scores = \[\[-3\.5676, 4\.1797, .*\]\]\. Expected \[\[0\.0, 0\.1054, "),
+        (
+            lambda s: torch.softmax(s, dim=0),
+            r"failed on a batch of 5 examples with 4 classes \(one row each\): "
+            r"scores = \[\[-3\.5676, 4\.1797, .*\]\]\. Expected \[\[0\.0, 0\.1054, ",
+        ),
         # forgets to divide by the sum
         (lambda s: torch.exp(s - s.max(dim=-1, keepdim=True).values), r"failed on one example.*different numbers"),
         # returns one probability too few
@@ -38,9 +43,20 @@ def test_check_softmax_passes_the_package_and_a_plain_correct_answer(capsys):
         # not a tensor at all
         (lambda s: "probabilities", r"expected a tensor, but your function returned 'probabilities'"),
         # crashes
-        (lambda s: s.softmax(), r"failed on one example: scores = \[2\.0, 1\.0, 0\.1\]; your function raised TypeError"),
+        (
+            lambda s: s.softmax(),
+            r"failed on one example: scores = \[2\.0, 1\.0, 0\.1\]; your function raised TypeError",
+        ),
     ],
-    ids=["no-max-subtraction", "whole-tensor-sum", "wrong-axis", "no-division", "wrong-shape", "not-a-tensor", "raises"],
+    ids=[
+        "no-max-subtraction",
+        "whole-tensor-sum",
+        "wrong-axis",
+        "no-division",
+        "wrong-shape",
+        "not-a-tensor",
+        "raises",
+    ],
 )
 def test_check_softmax_names_the_first_failing_input(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -54,8 +70,11 @@ def test_check_cross_entropy_passes_the_package_and_a_plain_correct_answer(capsy
     for fn in (cross_entropy, by_hand, torch.nn.functional.cross_entropy):
         check_cross_entropy(fn)
     out = capsys.readouterr().out.splitlines()
-    assert out == ["All checks passed: your cross-entropy matches torch.nn.functional.cross_entropy, "
-                   "even for huge scores."] * 3
+    assert (
+        out
+        == ["All checks passed: your cross-entropy matches torch.nn.functional.cross_entropy, even for huge scores."]
+        * 3
+    )
 
 
 def pick(s, y):
@@ -66,24 +85,41 @@ def pick(s, y):
     ("wrong", "message"),
     [
         # the sign error: +log y_hat_y is negative, so it "rewards" the wrong thing
-        (lambda s, y: pick(s, y).mean(),
-         r"failed on one example \(a batch of 1\): scores = \[\[2\.0, 1\.0, 0\.1\]\], labels = \[0\]\. "
-         r"Expected 0\.417, but your function returned -0\.417"),
+        (
+            lambda s, y: pick(s, y).mean(),
+            r"failed on one example \(a batch of 1\): scores = \[\[2\.0, 1\.0, 0\.1\]\], labels = \[0\]\. "
+            r"Expected 0\.417, but your function returned -0\.417",
+        ),
         # the formula as the seed printed it: sum_i (log y_hat_i - 1[y = i]) ignores the label
-        (lambda s, y: (log_softmax(s).sum(dim=1) - 1).mean(), r"labels = \[0\]\. Expected 0\.417, but your function returned -5\.15"),
+        (
+            lambda s, y: (log_softmax(s).sum(dim=1) - 1).mean(),
+            r"labels = \[0\]\. Expected 0\.417, but your function returned -5\.15",
+        ),
         # log of the softmax: log(0) = -inf for huge scores
-        (lambda s, y: -torch.log(torch.softmax(s, dim=1))[torch.arange(len(y)), y].mean(),
-         r"failed on huge scores: .*labels = \[0, 2\]\. Expected 1000\.0, but your function returned inf \(nan or inf\)"),
+        (
+            lambda s, y: -torch.log(torch.softmax(s, dim=1))[torch.arange(len(y)), y].mean(),
+            r"failed on huge scores: .*labels = \[0, 2\]\. Expected 1000\.0, but your function returned inf \(nan or inf\)",
+        ),
         # sums instead of averaging over the batch
-        (lambda s, y: -pick(s, y).sum(), r"failed on two classes: .*Expected 1\.5486, but your function returned 3\.0972"),
+        (
+            lambda s, y: -pick(s, y).sum(),
+            r"failed on two classes: .*Expected 1\.5486, but your function returned 3\.0972",
+        ),
         # one loss per example instead of the mean
-        (lambda s, y: -pick(s, y), r"failed on one example \(a batch of 1\).*returned \[0\.417\] \(shape \(1,\) where \(\) was expected\)"),
+        (
+            lambda s, y: -pick(s, y),
+            r"failed on one example \(a batch of 1\).*returned \[0\.417\] \(shape \(1,\) where \(\) was expected\)",
+        ),
         # picks the next class's probability: right form, wrong entry
-        (lambda s, y: -log_softmax(s)[torch.arange(len(y)), (y + 1) % s.shape[1]].mean(),
-         r"labels = \[0\]\. Expected 0\.417, but your function returned 1\.417 \(different numbers\)"),
+        (
+            lambda s, y: -log_softmax(s)[torch.arange(len(y)), (y + 1) % s.shape[1]].mean(),
+            r"labels = \[0\]\. Expected 0\.417, but your function returned 1\.417 \(different numbers\)",
+        ),
         # crashes on an index past the last class
-        (lambda s, y: -log_softmax(s)[torch.arange(len(y)), y + 3].mean(),
-         r"failed on one example \(a batch of 1\): .*labels = \[0\]; your function raised IndexError"),
+        (
+            lambda s, y: -log_softmax(s)[torch.arange(len(y)), y + 3].mean(),
+            r"failed on one example \(a batch of 1\): .*labels = \[0\]; your function raised IndexError",
+        ),
     ],
     ids=["sign-error", "seed-printed-form", "log-of-softmax", "sum-not-mean", "no-reduction", "wrong-class", "raises"],
 )
@@ -94,6 +130,7 @@ def test_check_cross_entropy_names_the_first_failing_input(wrong, message):
 
 def test_checks_do_not_let_the_student_change_their_inputs():
     """A function that edits its input in place must not corrupt the next case's expected answer."""
+
     def in_place(s):
         s -= s.max(dim=-1, keepdim=True).values
         return torch.softmax(s, dim=-1)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from day08.functional import (
     binary_log_loss,
     cross_entropy,
@@ -18,6 +15,8 @@ from day08.functional import (
     sigmoid,
     softmax,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 F64 = torch.float64  # the oracle comparisons run in double precision
 
@@ -113,7 +112,9 @@ def test_naive_softmax_overflows_where_softmax_does_not():
 # ----------------------------------------------------------------------------- properties
 
 finite = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False)
-score_rows = st.integers(1, 6).flatmap(lambda k: st.lists(st.lists(finite, min_size=k, max_size=k), min_size=1, max_size=5))
+score_rows = st.integers(1, 6).flatmap(
+    lambda k: st.lists(st.lists(finite, min_size=k, max_size=k), min_size=1, max_size=5)
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -152,8 +153,14 @@ def test_nothing_is_nan_or_inf_for_scores_up_to_1e4(rows, data, dtype):
     s = torch.tensor(rows, dtype=dtype)
     n, k = s.shape
     y = torch.tensor(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
-    for out in (softmax(s), log_softmax(s), logsumexp(s), cross_entropy(s, y, reduction="none"),
-                cross_entropy(s, y, label_smoothing=0.1), cross_entropy_grad(s, y)):
+    for out in (
+        softmax(s),
+        log_softmax(s),
+        logsumexp(s),
+        cross_entropy(s, y, reduction="none"),
+        cross_entropy(s, y, label_smoothing=0.1),
+        cross_entropy_grad(s, y),
+    ):
         assert torch.isfinite(out).all()
 
 
@@ -164,8 +171,10 @@ def test_cross_entropy_matches_torch_for_any_scores(rows, data):
     n, k = s.shape
     y = torch.tensor(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
     eps = data.draw(st.sampled_from([0.0, 0.05, 0.3]))
-    torch.testing.assert_close(cross_entropy(s, y, label_smoothing=eps, reduction="none"),
-                               F.cross_entropy(s, y, label_smoothing=eps, reduction="none"))
+    torch.testing.assert_close(
+        cross_entropy(s, y, label_smoothing=eps, reduction="none"),
+        F.cross_entropy(s, y, label_smoothing=eps, reduction="none"),
+    )
 
 
 @settings(max_examples=200, deadline=None)

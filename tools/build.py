@@ -142,7 +142,9 @@ def find_chapters(root: Path) -> list[Chapter]:
     chapters, problems = [], []
     listed = toc_docnames(root)
     for docname in listed:
-        matches = [root / f"{docname}{suffix}" for suffix in (".md", ".ipynb") if (root / f"{docname}{suffix}").is_file()]
+        matches = [
+            root / f"{docname}{suffix}" for suffix in (".md", ".ipynb") if (root / f"{docname}{suffix}").is_file()
+        ]
         if not matches:
             problems.append(f"_toc.yml lists '{docname}' but there is no {docname}.md: create it or remove the entry")
             continue
@@ -159,14 +161,18 @@ def find_chapters(root: Path) -> list[Chapter]:
 def front_matter(chapter: Chapter) -> dict:
     text = chapter.text
     if not text.startswith("---\n"):
-        raise BuildError(f"{chapter.rel}: no front matter. Start the file with the kernelspec header of book/_template.md")
+        raise BuildError(
+            f"{chapter.rel}: no front matter. Start the file with the kernelspec header of book/_template.md"
+        )
     end = text.find("\n---", 4)
     if end < 0:
         raise BuildError(f"{chapter.rel}: the front matter that opens on line 1 is never closed with '---'")
     try:
         meta = yaml.safe_load(text[4:end])
     except yaml.YAMLError as err:
-        raise BuildError(f"{chapter.rel}: the front matter is not valid YAML ({err}). Compare it with book/_template.md") from err
+        raise BuildError(
+            f"{chapter.rel}: the front matter is not valid YAML ({err}). Compare it with book/_template.md"
+        ) from err
     if not isinstance(meta, dict) or "kernelspec" not in meta or "jupytext" not in meta:
         raise BuildError(
             f"{chapter.rel}: the front matter needs a 'jupytext' and a 'kernelspec' section, or the chapter's "
@@ -268,7 +274,9 @@ def describe_failure(chapter: Chapter, index, err, timeout: int, paths: Paths) -
         line = f", line {line + 1}" if isinstance(line, int) else ""
         where = f"code cell {number}{line}: `{first_line(nb.cells[index].source)}`"
     if isinstance(err, CellTimeoutError):
-        what = f"ran longer than the {timeout} s limit (execute.timeout in _config.yml); make it faster or raise the limit"
+        what = (
+            f"ran longer than the {timeout} s limit (execute.timeout in _config.yml); make it faster or raise the limit"
+        )
     else:
         text = ANSI.sub("", str(err)).strip().splitlines()
         what = next((t for t in reversed(text) if t.strip()), type(err).__name__)[:300]
@@ -333,11 +341,14 @@ def sphinx_build(paths: Paths, config: dict, jobs: int, fresh: bool = False) -> 
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     sphinx_config, _ = get_final_config(
-        user_yaml=config, cli_config={
+        user_yaml=config,
+        cli_config={
             "nitpicky": True,  # -n: a reference to a missing target is a warning (so an error)
             "external_toc_path": str(paths.root / "_toc.yml"),
             "latex_individualpages": False,
-        }, sourcedir=paths.root, use_external_toc=True
+        },
+        sourcedir=paths.root,
+        use_external_toc=True,
     )
     paths.reports.mkdir(parents=True, exist_ok=True)
     log = (paths.reports / "sphinx.log").open("w", encoding="utf8")  # progress; warnings go to stderr
@@ -444,7 +455,9 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
     jobs = jobs or os.cpu_count() or 1
     timeout = int(config.get("execute", {}).get("timeout", 600))
     if stale:
-        print(f"Executing {len(stale)} of {sum(1 for c in chapters if c.cells)} chapters ({min(jobs, len(stale))} at a time):")
+        print(
+            f"Executing {len(stale)} of {sum(1 for c in chapters if c.cells)} chapters ({min(jobs, len(stale))} at a time):"
+        )
         stale.sort(key=lambda c: -manifest.get(c.docname, {}).get("seconds", 1e9))
         asyncio.run(run_all(stale, paths, jobs, timeout))
     for chapter in stale:
@@ -471,8 +484,7 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
 def write_report(chapters: list[Chapter], paths: Paths) -> None:
     paths.reports.mkdir(parents=True, exist_ok=True)
     report = [
-        {"chapter": c.rel, "status": c.status, "seconds": round(c.seconds, 2), "code_cells": c.cells}
-        for c in chapters
+        {"chapter": c.rel, "status": c.status, "seconds": round(c.seconds, 2), "code_cells": c.cells} for c in chapters
     ]
     (paths.reports / "execution.json").write_text(json.dumps(report, indent=1))
 

@@ -90,7 +90,11 @@ def _cross_entropy_cases():
         ("one example (a batch of 1)", torch.tensor([[2.0, 1.0, 0.1]]), torch.tensor([0])),
         ("one example whose label has a low score", torch.tensor([[2.0, 1.0, 0.1]]), torch.tensor([2])),
         ("two classes", torch.tensor([[0.0, 3.0], [0.0, 3.0]]), torch.tensor([0, 1])),
-        ("a batch of 6 examples with 4 classes", torch.randn(6, 4, generator=g) * 3, torch.randint(0, 4, (6,), generator=g)),
+        (
+            "a batch of 6 examples with 4 classes",
+            torch.randn(6, 4, generator=g) * 3,
+            torch.randint(0, 4, (6,), generator=g),
+        ),
         ("huge scores", torch.tensor([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0]]), torch.tensor([0, 2])),
         ("very negative scores", torch.tensor([[-1000.0, -1001.0, -1002.0]]), torch.tensor([1])),
     ]
@@ -108,9 +112,7 @@ def check_cross_entropy(fn) -> None:
         try:
             got = fn(scores.clone(), labels.clone())
         except Exception as err:  # a student's bug, reported in words
-            raise CheckFailed(
-                f"check_cross_entropy failed on {what}: {inputs}; your function raised {err!r}"
-            ) from err
+            raise CheckFailed(f"check_cross_entropy failed on {what}: {inputs}; your function raised {err!r}") from err
         expected = torch.nn.functional.cross_entropy(scores, labels)
         message = _mismatch("check_cross_entropy", what, inputs, expected, got)
         if message:
