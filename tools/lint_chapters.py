@@ -18,7 +18,17 @@ import sys
 from pathlib import Path
 
 OPEN = re.compile(r"^(`{3,}|~{3,})\{code-cell\}")
-RUFF = [sys.executable, "-m", "ruff", "check", "--output-format", "concise", "--ignore", "E402,B018,I001,B905", "--quiet"]
+RUFF = [
+    sys.executable,
+    "-m",
+    "ruff",
+    "check",
+    "--output-format",
+    "concise",
+    "--ignore",
+    "E402,B018,I001,B905",
+    "--quiet",
+]
 
 
 def code_only(text: str) -> str:
