@@ -15,7 +15,9 @@ from .engine import Value
 
 __all__ = ["trace", "draw_graph"]
 
-BOX_W, BOX_H, COL_DX, ROW_DY, OP_R = 1.9, 0.9, 3.3, 1.25, 0.3
+BOX_W, BOX_H, COL_DX, ROW_DY, OP_R = 2.0, 1.1, 3.4, 1.4, 0.3  # in units of the drawing
+INCH = 0.45  # inches per unit: an 8-point label fits a box
+SHORT = {"sigmoid": "σ", "relu": "ReLU"}  # operation names that would not fit their circle
 
 
 def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
@@ -61,7 +63,7 @@ def _layout(nodes: list[Value]) -> dict[int, tuple[int, float]]:
     return {id(n): (col[id(n)], row[id(n)]) for n in nodes}
 
 
-def draw_graph(root: Value, title: str | None = None) -> plt.Figure:
+def draw_graph(root: Value, title: str | None = None, dpi: int = 150) -> plt.Figure:
     """Draw ``root``'s computation graph, each value's data and grad in its box; return the Figure.
 
     Chapter "Debrief: what just happened with micrograd". Boxes carry the gid ``"value"`` and
@@ -75,9 +77,10 @@ def draw_graph(root: Value, title: str | None = None) -> plt.Figure:
         return c * COL_DX, -r
 
     xs, ys = [xy(n)[0] for n in nodes], [xy(n)[1] for n in nodes]
-    x0, x1 = min(xs) - BOX_W / 2 - 1.3, max(xs) + BOX_W / 2 + 0.2
+    x0 = min(xy(n)[0] - BOX_W / 2 - (0.75 + OP_R if n._prev else 0) for n in nodes) - 0.2
+    x1 = max(xs) + BOX_W / 2 + 0.2
     y0, y1 = min(ys) - BOX_H, max(ys) + BOX_H
-    fig, ax = plt.subplots(figsize=(0.72 * (x1 - x0), 0.72 * (y1 - y0) + (0.3 if title else 0)))
+    fig, ax = plt.subplots(figsize=(INCH * (x1 - x0), INCH * (y1 - y0) + (0.3 if title else 0)), dpi=dpi)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.9 if title else 1)
     for n in nodes:
         x, y = xy(n)
@@ -87,15 +90,16 @@ def draw_graph(root: Value, title: str | None = None) -> plt.Figure:
         box.set_gid("value")
         ax.add_patch(box)
         if n.label:
-            ax.text(x, y + 0.24, n.label, ha="center", va="center", fontsize=8, fontweight="bold")
-        ax.text(x, y - (0.1 if n.label else 0), f"data {n.data:.4f}\ngrad {n.grad:.4f}",
+            ax.text(x, y + 0.3, n.label, ha="center", va="center", fontsize=8, fontweight="bold")
+        ax.text(x, y - (0.12 if n.label else 0), f"data {n.data:.4f}\ngrad {n.grad:.4f}",
                 ha="center", va="center", fontsize=8)
         if n._prev:
             ox = x - BOX_W / 2 - 0.75
             op = Circle((ox, y), OP_R, facecolor="white", edgecolor="0.3", linewidth=0.8)
             op.set_gid("op")
             ax.add_patch(op)
-            ax.text(ox, y, n._op, ha="center", va="center", fontsize=8 if len(n._op) < 4 else 6)
+            op_name = SHORT.get(n._op, n._op)
+            ax.text(ox, y, op_name, ha="center", va="center", fontsize=8 if len(op_name) < 4 else 6)
             ax.annotate("", (x - BOX_W / 2 - 0.04, y), (ox + OP_R, y), arrowprops=dict(arrowstyle="->", color="0.3"))
     uses: dict[tuple[int, int], int] = {}
     for child, parent in edges:
