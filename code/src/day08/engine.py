@@ -108,7 +108,7 @@ class Value:
         out = Value(math.tanh(self.data), (self,), "tanh")
 
         def _backward():
-            self.grad += (1 - out.data**2) * out.grad  # d/dx tanh x = 1 - tanh(x)^2
+            self.grad += (1 - out.data**2) * out.grad  # tanh' = 1 - tanh^2
 
         out._backward = _backward
         return out
@@ -134,13 +134,13 @@ class Value:
         return out
 
     def backward(self):
-        """Set ``grad`` of every node this value depends on to d(self)/d(node).
+        """Fill in ``grad`` of every node: d(self)/d(node), by the chain rule.
 
-        Call it on the final output (the loss). Gradients accumulate: reset them to 0 before
-        calling it again on a new graph that shares leaves (the "zero_grad" step).
+        Call it on the final output (the loss). Gradients accumulate, so
+        reset them to 0 before a new backward pass (the "zero_grad" step).
         """
         topo, seen, stack = [], set(), [(self, False)]
-        while stack:  # depth-first post-order without recursion, so long chains work too
+        while stack:  # depth-first post-order, without recursion
             node, children_done = stack.pop()
             if children_done:
                 topo.append(node)
