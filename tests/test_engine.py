@@ -203,3 +203,52 @@ def test_draw_graph_has_one_box_per_node_and_one_circle_per_operation():
 def test_trace_and_draw_reject_things_that_are_not_values():
     with pytest.raises(ValueError, match="needs an engine Value"):
         trace(torch.tensor(1.0))
+
+
+STEP_OPS = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "tanh": lambda a, b: a.tanh(),
+    "sigmoid": lambda a, b: a.sigmoid(),
+    "relu": lambda a, b: a.relu(),
+}
+
+
+def run_program(program, leaves):
+    """Apply (op, i, j) steps; i and j index every node made so far, so nodes get reused."""
+    nodes = list(leaves)
+    for op, i, j in program:
+        nodes.append(STEP_OPS[op](nodes[i % len(nodes)], nodes[j % len(nodes)]))
+    return nodes[-1]
+
+
+programs = st.lists(
+    st.tuples(st.sampled_from(sorted(STEP_OPS)), st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=10
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-2, 2, allow_nan=False), min_size=1, max_size=4), programs)
+def test_random_graphs_with_reuse_match_torch(xs, program):
+    vs = [Value(x) for x in xs]
+    out = run_program(program, vs)
+    out.backward()
+    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    tout = run_program(program, ts)
+    tout.backward()
+    assert out.data == pytest.approx(tout.item(), rel=1e-9, abs=1e-12)
+    theirs = [0.0 if t.grad is None else t.grad.item() for t in ts]
+    assert [v.grad for v in vs] == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.floats(-2, 2, allow_nan=False), min_size=1, max_size=3), programs)
+def test_drawing_a_random_graph_has_one_box_per_node(xs, program):
+    out = run_program(program, [Value(x) for x in xs])
+    nodes, _ = trace(out)
+    fig = draw_graph(out)
+    try:
+        assert sum(p.get_gid() == "value" for p in fig.axes[0].patches) == len(nodes)
+    finally:
+        plt.close(fig)
