@@ -182,3 +182,18 @@ def test_the_cache_reruns_exactly_what_changed(mini_book):
     # Nothing changed: nothing runs, and Sphinx is not even started.
     result = run_build(mini_book)
     assert result.returncode == 0 and "Nothing changed" in result.stdout
+
+
+def test_fixing_a_broken_link_elsewhere_refreshes_the_page_that_had_it(book_copy):
+    """The page with the broken link is unchanged when the fix lands; it must not stay stale."""
+    append(book_copy / "book" / "index.md", "\nNext: {doc}`later`.\n")
+    failed(run_build(book_copy))
+    (book_copy / "book" / "later.md").write_text(FRONT + "# Later\n\nA chapter added after the link.\n")
+    toc = book_copy / "_toc.yml"
+    toc.write_text(toc.read_text().replace("chapters:\n", "chapters:\n- file: book/later\n", 1))
+    result = run_build(book_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = (book_copy / "_build/html/book/index.html").read_text()
+    assert 'href="later.html"' in html
+    # and every page's navigation lists the new chapter
+    assert "later.html" in (book_copy / "_build/html/book/status.html").read_text()

@@ -335,7 +335,10 @@ async def run_all(chapters: list[Chapter], paths: Paths, jobs: int, timeout: int
 # --------------------------------------------------------------------------- sphinx
 
 
-def sphinx_build(paths: Paths, config: dict, jobs: int, fresh: bool = False) -> int:
+def sphinx_build(paths: Paths, config: dict, fresh: bool = False) -> int:
+    """Render the pages from the cache. Serial: sphinx-external-toc loads an extension
+    (sphinx_multitoc_numbering) that is not marked parallel-safe, and with every notebook
+    already executed, reading is quick anyway."""
     from jupyter_book.config import get_final_config
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -357,7 +360,7 @@ def sphinx_build(paths: Paths, config: dict, jobs: int, fresh: bool = False) -> 
         app = Sphinx(
             srcdir=str(paths.root), confdir=None, outdir=str(paths.html), doctreedir=str(paths.build / ".doctrees"),
             buildername="html", confoverrides=sphinx_config, status=log, warning=warnings,
-            warningiserror=True, keep_going=True, parallel=jobs, freshenv=fresh,
+            warningiserror=True, keep_going=True, parallel=1, freshenv=fresh,
         )  # fmt: skip
         app.build()
     if app.statuscode:
@@ -475,7 +478,19 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
             lines += [f"  {c.rel}, {c.error}", f"    full traceback: {c.report.relative_to(root)}"]
         raise BuildError("\n".join(lines))
 
-    sphinx_build(paths, config, jobs=jobs, fresh=force)
+    # Sphinx rewrites only the pages whose sources changed. Two cases need every page: a new
+    # reading order, configuration or extension (each page's navigation shows the whole book), and a
+    # previous Sphinx run that failed (a page whose reference was broken then is fixed by a
+    # change elsewhere, and would keep the broken link).
+    structure = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    structure.update((root / "_toc.yml").read_bytes())
+    for extension in sorted((root / "tools").glob("*.py")):  # our Sphinx extensions shape every page
+        structure.update(extension.read_bytes())
+    structure_stamp = paths.build / ".structure"
+    same = structure_stamp.is_file() and structure_stamp.read_text() == structure.hexdigest()
+    structure_stamp.unlink(missing_ok=True)  # kept only while the last Sphinx run succeeded
+    sphinx_build(paths, config, fresh=force or not same)
+    structure_stamp.write_text(structure.hexdigest())
     stamp.write_text(finger)
     print(f"\nSite: {index}")
     return 0
