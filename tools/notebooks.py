@@ -9,7 +9,7 @@ the single source of truth; the copies hold no outputs and are committed so that
 so Colab) can serve them. They do not sit next to the ``.md``: Sphinx would then see two
 sources for one page.
 
-A copy differs from its chapter in two ways only:
+A copy differs from its chapter in three ways only:
 
 1. A first cell installs the shared package ``day08`` from this repository when it is missing
    (Colab has torch, torchvision, scikit-learn and matplotlib, not our package), from the
@@ -19,6 +19,10 @@ A copy differs from its chapter in two ways only:
 2. ``from myst_nb import glue`` becomes a stand-in defined in that first cell: on the site
    myst-nb places glued figures and numbers in the text; in Colab they are shown where they
    are computed.
+3. MyST that Colab's markdown cannot show is rewritten (``colab_markdown``): label lines go,
+   roles become their text, a glued figure's caption follows the cell that shows the figure,
+   a folded solution becomes an HTML ``<details>`` block, folded as on the site, and a note
+   or exercise becomes a quoted or bold-titled paragraph.
 
 Loaded by Sphinx (``local_extensions`` in _config.yml), this module also points the Colab and
 Binder buttons of each executable page at its copy (the theme would link the ``.md``) and
@@ -42,6 +46,19 @@ FOLDER = "notebooks"
 SOURCE_ENV = "DAY08_SOURCE"
 REPOSITORY = re.compile(r"git\+https://[^@\"]+@")  # the repository part of the install line
 GLUE_IMPORT = re.compile(r"^from myst_nb import glue[ \t]*\n?", re.MULTILINE)
+TARGET = re.compile(r"^\([\w:.-]+\)=[ \t]*\n", re.MULTILINE)  # (label)=
+DIRECTIVE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+ADMONITIONS = {"admonition", "note", "tip", "hint", "important", "warning", "caution", "attention", "seealso"}
+OPTION = re.compile(r"^:[\w-]+:.*\n", re.MULTILINE)
+ROLES = [  # (pattern, replacement), applied in order
+    (re.compile(r"\{glue(?::\w+)?\}`([\w.-]+)(?::[^`]*)?`"), r"`\1`"),  # the setup cell's glue prints name = value
+    (re.compile(r"\{(?:ref|doc|numref|term)\}`([^`<]+?)\s*<[^>`]*>`"), r"\1"),  # {ref}`text <label>`
+    (re.compile(r"\{(?:ref|doc|numref|term|eq)\}`([^`]+)`"), r"\1"),
+    (re.compile(r"\{math\}`([^`]+)`"), r"$\1$"),
+]
 SETUP = '''\
 # Colab and Binder: install this book's package `day08` if it is missing, and define `glue`,
 # which on the website puts a figure or number into the text (here it shows it right away).
@@ -75,6 +92,29 @@ def is_executable(text: str) -> bool:
     return any(cell.cell_type == "code" for cell in read_chapter(text).cells)
 
 
+def colab_markdown(text: str) -> str:
+    """A markdown cell as Colab can show it (see point 3 at the top)."""
+
+    def directive(match) -> str:
+        name, arg = match["name"], match["arg"].strip()
+        body = colab_markdown(OPTION.sub("", match["body"]).strip())
+        if name.startswith("glue"):
+            return f"*{body}*" if body else ""
+        if name == "exercise":
+            return f"**Exercise{': ' + arg if arg else ''}.** {body}"
+        if name == "solution":
+            return f"<details><summary>Solution</summary>\n\n{body}\n\n</details>"
+        if name in ADMONITIONS:
+            title = arg if name == "admonition" else name.capitalize()
+            return "\n".join(f"> {line}".rstrip() for line in f"**{title}.** {body}".splitlines())
+        return match[0]
+
+    text = DIRECTIVE.sub(directive, TARGET.sub("", text))
+    for pattern, replacement in ROLES:
+        text = pattern.sub(replacement, text)
+    return text.strip("\n")
+
+
 def install_source(config: dict) -> str:
     """pip's name for the package at the branch the launch buttons open."""
     repo = config["repository"]
@@ -92,7 +132,10 @@ def colab_notebook(text: str, source: str):
         if cell.cell_type == "code":
             cell.source = GLUE_IMPORT.sub("", cell.source)
             cell.outputs, cell.execution_count = [], None
-        cells.append(cell)
+        else:
+            cell.source = colab_markdown(cell.source)
+        if cell.source.strip():
+            cells.append(cell)
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number}"  # fixed ids, so a copy changes only when its chapter does
     notebook = nbformat.v4.new_notebook(cells=cells)
