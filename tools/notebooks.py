@@ -72,9 +72,12 @@ except ImportError:
 
 
 def glue(name, value, display=True):
-    from IPython.display import display as show
+    if hasattr(value, "savefig"):  # a matplotlib figure
+        from IPython.display import display as show
 
-    show(value) if hasattr(value, "savefig") else print(f"{{name}} = {{value}}")'''
+        show(value)
+    else:
+        print(f"{{name}} = {{value}}")'''
 
 
 def notebook_path(docname: str) -> str:
