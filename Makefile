@@ -39,5 +39,5 @@ test: $(STAMP) $(NODE)  ## run the whole test suite (builds the site first if ne
 bench: $(STAMP)  ## print build and execution timings (not a test)
 	$(BIN)/python tools/bench.py
 
-clean:  ## remove the built site and the execution cache (keeps .venv)
+clean:  ## remove _build: the site, the execution cache, the Colab test virtualenv (keeps .venv)
 	rm -rf _build
