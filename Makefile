@@ -8,9 +8,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE   := node_modules/.installed
 
 .DEFAULT_GOAL := html
-.PHONY: html test bench clean help serve chapter lint hooks
+.PHONY: install html notebooks test bench clean help serve chapter lint hooks
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -20,10 +21,19 @@ $(STAMP): requirements.txt code/pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e ./code
 	@touch $@
 
+$(NODE): package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+install: $(STAMP) $(NODE)  ## create .venv and node_modules (what html and test do on first use)
+
 html: $(STAMP)  ## build the site into _build/html
 	$(BIN)/python tools/build.py
 
-test: $(STAMP)  ## run the whole test suite (builds the site first if needed)
+notebooks: $(STAMP)  ## regenerate the Colab copies notebooks/*.ipynb from the chapters (commit them)
+	$(BIN)/python tools/notebooks.py
+
+test: $(STAMP) $(NODE)  ## run the whole test suite (builds the site first if needed)
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=8001 for another port)
@@ -41,5 +51,5 @@ hooks: $(STAMP)  ## run those checks on every `git commit`
 bench: $(STAMP)  ## print build and execution timings (not a test)
 	$(BIN)/python tools/bench.py
 
-clean:  ## remove the built site and the execution cache (keeps .venv)
+clean:  ## remove _build: the site, the execution cache, the Colab test virtualenv (keeps .venv)
 	rm -rf _build

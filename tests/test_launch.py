@@ -1,0 +1,275 @@
+"""Launch buttons, the Colab copies in notebooks/, downloads, and the Binder environment.
+
+Every test here loops over the chapters that _toc.yml lists, so a new chapter is covered
+the moment it is added.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import notebooks
+import pytest
+from build import find_chapters, load_config, repository_url
+from conftest import ROOT, copy_book
+
+CHAPTERS = find_chapters(ROOT)
+EXECUTABLE = [c for c in CHAPTERS if notebooks.is_executable(c.text)]
+REPO = load_config(ROOT)["repository"]
+OWNER_REPO = REPO["url"].removeprefix("https://github.com/")
+IDS = [c.docname for c in EXECUTABLE]
+
+
+def test_there_are_executable_chapters():
+    assert EXECUTABLE, "no chapter in _toc.yml has a code cell"
+
+
+def links(page: Path) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page.read_text(encoding="utf8"))]
+
+
+def the_link(page: Path, prefix: str) -> str:
+    found = sorted({h for h in links(page) if h.startswith(prefix)})
+    assert len(found) == 1, f"{page.name}: expected one link starting {prefix}, found {found}"
+    return found[0]
+
+
+# ----------------------------------------------------------------------------- the built site
+
+
+@pytest.mark.parametrize("chapter", EXECUTABLE, ids=IDS)
+def test_colab_and_binder_open_the_chapters_copy_on_main(built_site, chapter):
+    page = built_site / f"{chapter.docname}.html"
+    copy = notebooks.notebook_path(chapter.docname)
+    colab = the_link(page, "https://colab.research.google.com/")
+    assert colab.endswith(".ipynb"), f"Colab cannot open {colab}"
+    assert colab == f"https://colab.research.google.com/github/{OWNER_REPO}/blob/main/{copy}"
+    assert (ROOT / copy).is_file(), f"{copy} does not exist: run `make notebooks` and commit it"
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--error-unmatch", copy], capture_output=True)
+    assert tracked.returncode == 0, f"{copy} is not committed, so GitHub (and Colab) cannot serve it"
+    binder = the_link(page, "https://mybinder.org/")
+    assert binder == f"https://mybinder.org/v2/gh/{OWNER_REPO}/main?urlpath=lab/tree/{copy}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.docname for c in CHAPTERS])
+def test_repository_edit_and_download_links(built_site, chapter):
+    page = built_site / f"{chapter.docname}.html"
+    hrefs = links(page)
+    assert REPO["url"] in hrefs
+    assert f"{REPO['url']}/edit/main/{chapter.docname}.md" in hrefs
+    assert any(h.startswith(f"{REPO['url']}/issues/new") for h in hrefs)
+    name = Path(chapter.docname).name
+    depth = "../" * chapter.docname.count("/")
+    for suffix in (".md", ".ipynb"):
+        assert f"{depth}_sources/{chapter.docname}{suffix}" in hrefs, f"{page.name}: no {suffix} download"
+        assert (built_site / "_sources" / f"{chapter.docname}{suffix}").is_file(), f"{name}{suffix} not in the site"
+    if chapter not in EXECUTABLE:
+        assert not any("colab.research.google.com" in h or "mybinder.org" in h for h in hrefs), \
+            f"{page.name} has no code, so it should have no launch buttons"  # fmt: skip
+
+
+def test_no_launch_link_points_at_master_or_a_markdown_file(built_site):
+    for page in built_site.rglob("*.html"):
+        for href in links(page):
+            if "colab.research.google.com" in href or "mybinder.org" in href or REPO["url"] in href:
+                assert "/master" not in href, f"{page}: {href}"
+            if "colab.research.google.com" in href:
+                assert not href.endswith(".md"), f"{page}: Colab cannot open {href}"
+
+
+def test_the_repository_url_comes_from_the_workflows_repository(monkeypatch):
+    monkeypatch.delenv("BOOK_REPOSITORY_URL", raising=False)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "a-fork/day08-book")
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    assert repository_url(ROOT, "https://github.com/x/y") == "https://github.com/a-fork/day08-book"
+    config = load_config(ROOT)
+    assert notebooks.install_source(config) == "git+https://github.com/a-fork/day08-book@main#subdirectory=code"
+
+
+@pytest.mark.build
+def test_a_fork_gets_its_own_links_and_the_download_has_the_outputs(tmp_path, built_site):
+    """Built in a 'fork' (GITHUB_REPOSITORY), with a chapter cell that prints."""
+    root = copy_book(tmp_path / "fork")
+    index = root / "book" / "index.md"
+    index.write_text(index.read_text() + '\n```{code-cell} ipython3\nprint("printed at build time")\n```\n')
+    env = {"GITHUB_REPOSITORY": "a-fork/day08-book", "BOOK_REPOSITORY_URL": ""}
+    result = subprocess.run(
+        [sys.executable, "tools/build.py"], cwd=root, capture_output=True, text=True, timeout=900,
+        env={**os.environ, **env},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = root / "_build" / "html" / "book" / "index.html"
+    assert the_link(page, "https://colab.research.google.com/") == (
+        "https://colab.research.google.com/github/a-fork/day08-book/blob/main/notebooks/index.ipynb"
+    )
+    assert "https://github.com/a-fork/day08-book/edit/main/book/index.md" in links(page)
+    download = nbformat.read(root / "_build" / "html" / "_sources" / "book" / "index.ipynb", as_version=4)
+    printed = [o.get("text", "") for c in download.cells if c.cell_type == "code" for o in c.outputs]
+    assert "printed at build time\n" in printed, "the downloaded .ipynb does not carry the build's outputs"
+
+
+# ----------------------------------------------------------------------------- the Colab copies
+
+
+def test_every_copy_is_in_sync_with_its_chapter():
+    stale = notebooks.stale(ROOT)
+    assert not stale, f"out of date with their chapters (run `make notebooks` and commit): {stale}"
+
+
+def test_the_sync_check_notices_a_changed_chapter_and_a_removed_one(tmp_path):
+    root = copy_book(tmp_path / "copy", warm_cache=False)
+    assert subprocess.run([sys.executable, "tools/notebooks.py"], cwd=root, capture_output=True).returncode == 0
+    check = [sys.executable, "tools/notebooks.py", "--check"]
+    assert subprocess.run(check, cwd=root, capture_output=True).returncode == 0
+    chapter = root / EXECUTABLE[0].path.relative_to(ROOT)
+    chapter.write_text(chapter.read_text().replace("```{code-cell} ipython3\n", "```{code-cell} ipython3\nx = 1\n", 1))
+    leftover = root / "notebooks" / "removed-chapter.ipynb"
+    leftover.write_text("{}")
+    result = subprocess.run(check, cwd=root, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert notebooks.notebook_path(EXECUTABLE[0].docname) in result.stderr
+    assert "notebooks/removed-chapter.ipynb" in result.stderr
+
+
+@pytest.mark.parametrize("chapter", EXECUTABLE, ids=IDS)
+def test_a_copy_is_its_chapter_plus_a_setup_cell(chapter):
+    copy = nbformat.read(ROOT / notebooks.notebook_path(chapter.docname), as_version=4)
+    nbformat.validate(copy)
+    setup, *rest = copy.cells
+    assert setup.cell_type == "code" and "remove-cell" in setup.metadata.get("tags", [])
+    assert re.search(r'"git\+https://github\.com/[\w.-]+/[\w.-]+@main#subdirectory=code"', setup.source), setup.source
+    assert "except ImportError:" in setup.source and "%pip install" in setup.source
+    original = notebooks.read_chapter(chapter.text).cells
+    code = [c.source for c in rest if c.cell_type == "code"]
+    assert code == [notebooks.GLUE_IMPORT.sub("", c.source) for c in original if c.cell_type == "code"]
+    assert not any(c.get("outputs") or c.get("execution_count") for c in rest if c.cell_type == "code")
+    assert not any("myst_nb" in source for source in code), "Colab has no myst_nb"
+    for cell in rest:
+        if cell.cell_type == "markdown":
+            assert not re.search(r"\{[\w:-]+\}`|^\([\w:.-]+\)=\s*$", cell.source, re.MULTILINE), cell.source
+
+
+MYST = """(home)=
+# Title
+
+See {ref}`the figure <fig-a>`, {doc}`softmax`, {math}`x^2` and {glue:text}`top_prob:.3f`.
+
+```{glue:figure} fig_a
+:alt: A bar chart
+:name: fig-a
+
+Ten scores; class {glue:text}`top_class` wins.
+```
+
+````{exercise} Two classes
+:label: ex-two
+
+Show that a two-class softmax is a sigmoid.
+````
+
+````{solution} ex-two
+:class: dropdown
+
+Divide by $e^{s_1}$:
+
+```python
+x = 1
+```
+````
+
+```{note}
+One.
+
+Two.
+```
+
+```{mermaid}
+graph LR
+```
+"""
+
+COLAB = """# Title
+
+See the figure, softmax, $x^2$ and `top_prob`.
+
+*Ten scores; class `top_class` wins.*
+
+**Exercise: Two classes.** Show that a two-class softmax is a sigmoid.
+
+<details><summary>Solution</summary>
+
+Divide by $e^{s_1}$:
+
+```python
+x = 1
+```
+
+</details>
+
+> **Note.** One.
+>
+> Two.
+
+```{mermaid}
+graph LR
+```"""
+
+
+def test_myst_becomes_markdown_that_colab_shows():
+    assert notebooks.colab_markdown(MYST) == COLAB
+
+
+# ----------------------------------------------------------------------------- Binder
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level names of every module a piece of code imports (magics and shell lines dropped)."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def third_party(modules: set[str]) -> set[str]:
+    return {m for m in modules if m not in sys.stdlib_module_names and m not in ("day08", "__future__")}
+
+
+def test_binder_lists_every_third_party_module_the_chapters_and_package_import():
+    spec = (ROOT / "binder" / "requirements.txt").read_text()
+    lines = [line.split("#")[0].strip() for line in spec.splitlines()]
+    listed = {re.split(r"[=<>!~\[ ]", line)[0].lower() for line in lines if line and not line.startswith(("-", "."))}
+    assert "./code" in lines, "Binder must install the book's package from the checkout"
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines, "Binder has no GPU: use CPU-only torch"
+
+    modules = set()
+    for chapter in CHAPTERS:
+        code = [c.source for c in notebooks.read_chapter(chapter.text).cells if c.cell_type == "code"]
+        modules |= imported_modules(notebooks.GLUE_IMPORT.sub("", "\n".join(code)))  # the copies drop myst_nb
+    for path in (ROOT / "code" / "src").rglob("*.py"):
+        modules |= imported_modules(path.read_text())
+    distributions = importlib.metadata.packages_distributions()
+    missing = {}
+    for module in sorted(third_party(modules)):
+        names = {d.lower() for d in distributions.get(module, [module])}
+        if not names & listed:
+            missing[module] = sorted(names)
+    assert not missing, f"binder/requirements.txt does not list (module: distribution) {missing}"
+
+
+def test_binder_pins_match_the_books_pins():
+    pins = dict(re.findall(r"^([\w-]+)==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
+    binder = dict(re.findall(r"^([\w-]+)==(\S+)", (ROOT / "binder" / "requirements.txt").read_text(), re.MULTILINE))
+    assert binder and all(pins.get(name) == version for name, version in binder.items()), (binder, pins)
+
