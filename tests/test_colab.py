@@ -18,13 +18,14 @@ import subprocess
 import sys
 
 import nbformat
-import notebooks
 import pytest
 from build import find_chapters, load_config
 from conftest import ROOT
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+
+import notebooks
 
 pytestmark = pytest.mark.colab
 

@@ -7,11 +7,10 @@ import math
 import matplotlib.pyplot as plt
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from day08.engine import Value
 from day08.graph import draw_graph, trace
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 TOL = dict(rel=1e-9, abs=1e-12)
 

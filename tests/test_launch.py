@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 
 import nbformat
-import notebooks
 import pytest
 from build import find_chapters, load_config, repository_url
 from conftest import ROOT, copy_book
+
+import notebooks
 
 CHAPTERS = find_chapters(ROOT)
 EXECUTABLE = [c for c in CHAPTERS if notebooks.is_executable(c.text)]
@@ -273,3 +274,15 @@ def test_binder_pins_match_the_books_pins():
     binder = dict(re.findall(r"^([\w-]+)==(\S+)", (ROOT / "binder" / "requirements.txt").read_text(), re.MULTILINE))
     assert binder and all(pins.get(name) == version for name, version in binder.items()), (binder, pins)
 
+
+def test_an_included_source_becomes_a_code_block_with_that_definition():
+    text = "```{literalinclude} ../code/src/day08/engine.py\n:pyobject: Value.tanh\n:dedent: 4\n```\n"
+    block = notebooks.colab_markdown(text)
+    assert block.startswith("```python\ndef tanh(self):") and block.endswith("```")
+    assert "{literalinclude}" not in block and "def __mul__" not in block
+    import inspect
+    import textwrap
+
+    from day08.engine import Value
+
+    assert textwrap.dedent(inspect.getsource(Value.tanh)).strip() in block

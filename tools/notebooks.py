@@ -33,13 +33,14 @@ the executed ``.ipynb`` that the download button offers.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import jupytext
 import nbformat
-
 from build import ROOT, BuildError, find_chapters, load_config
 
 FOLDER = "notebooks"
@@ -59,7 +60,7 @@ ROLES = [  # (pattern, replacement), applied in order
     (re.compile(r"\{(?:ref|doc|numref|term|eq)\}`([^`]+)`"), r"\1"),
     (re.compile(r"\{math\}`([^`]+)`"), r"$\1$"),
 ]
-SETUP = '''\
+SETUP = """\
 # Colab and Binder: install this book's package `day08` if it is missing, and define `glue`,
 # which on the website puts a figure or number into the text (here it shows it right away).
 import os
@@ -77,7 +78,7 @@ def glue(name, value, display=True):
 
         show(value)
     else:
-        print(f"{{name}} = {{value}}")'''
+        print(f"{{name}} = {{value}}")"""
 
 
 def notebook_path(docname: str) -> str:
@@ -107,6 +108,8 @@ def colab_markdown(text: str) -> str:
             return f"**Exercise{': ' + arg if arg else ''}.** {body}"
         if name == "solution":
             return f"<details><summary>Solution</summary>\n\n{body}\n\n</details>"
+        if name == "literalinclude":  # Colab cannot include a file: copy the code in
+            return f"```python\n{included_source(arg, match['body'])}\n```"
         if name in ADMONITIONS:
             title = arg if name == "admonition" else name.capitalize()
             return "\n".join(f"> {line}".rstrip() for line in f"**{title}.** {body}".splitlines())
@@ -118,6 +121,22 @@ def colab_markdown(text: str) -> str:
     return text.strip("\n")
 
 
+def included_source(path: str, options_text: str) -> str:
+    """What a ``{literalinclude}`` in a chapter shows: the file (relative to book/), or with
+    ``:pyobject: Class.method`` just that definition, dedented like ``:dedent:`` does."""
+    options = dict(re.findall(r"^:([\w-]+):[ \t]*(.*)$", options_text, re.MULTILINE))
+    source = (ROOT / "book" / path).read_text(encoding="utf8")
+    if "pyobject" in options:
+        lines, body = source.splitlines(), ast.parse(source).body
+        node = None
+        for name in options["pyobject"].split("."):
+            node = next(n for n in body if getattr(n, "name", None) == name)
+            body = getattr(node, "body", [])
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        source = "\n".join(lines[start - 1 : node.end_lineno])
+    return textwrap.dedent(source).rstrip()
+
+
 def install_source(config: dict) -> str:
     """pip's name for the package at the branch the launch buttons open."""
     repo = config["repository"]
@@ -127,9 +146,7 @@ def install_source(config: dict) -> str:
 def colab_notebook(text: str, source: str):
     """The Colab copy of a chapter's MyST text: setup cell first, no outputs, stable ids."""
     chapter = read_chapter(text)
-    setup = nbformat.v4.new_code_cell(
-        SETUP.format(env=SOURCE_ENV, default=source), metadata={"tags": ["remove-cell"]}
-    )
+    setup = nbformat.v4.new_code_cell(SETUP.format(env=SOURCE_ENV, default=source), metadata={"tags": ["remove-cell"]})
     cells = [setup]
     for cell in chapter.cells:
         if cell.cell_type == "code":
@@ -168,12 +185,17 @@ def stale(root: Path = ROOT, exact: bool = False) -> list[str]:
     still run (installing from the repository that generated them) until it runs
     ``make notebooks``, and its CI must not fail for that.
     """
+
     def same(a: str, b: str) -> bool:
         return a == b if exact else REPOSITORY.sub("", a) == REPOSITORY.sub("", b)
 
     want = expected(root)
     have = {p.relative_to(root).as_posix() for p in (root / FOLDER).glob("**/*.ipynb")}
-    changed = [path for path, text in want.items() if not (root / path).is_file() or not same((root / path).read_text("utf8"), text)]
+    changed = [
+        path
+        for path, text in want.items()
+        if not (root / path).is_file() or not same((root / path).read_text("utf8"), text)
+    ]
     return sorted(changed + [path for path in have if path not in want])
 
 
