@@ -68,7 +68,9 @@ def runtime_env(source) -> dict:
 def test_the_copy_runs_top_to_bottom_in_a_fresh_runtime(colab_kernels, chapter, tmp_path):
     pip("uninstall", "--yes", "day08", check=False)  # an earlier copy installed it
     missing = subprocess.run(
-        [str(PYTHON), "-c", "import torch, torchvision, sklearn, matplotlib\nimport day08"], capture_output=True, text=True
+        [str(PYTHON), "-c", "import torch, torchvision, sklearn, matplotlib\nimport day08"],
+        capture_output=True,
+        text=True,
     )
     assert "No module named 'day08'" in missing.stderr, missing.stderr
     assert subprocess.run([str(PYTHON), "-c", "import myst_nb"], capture_output=True).returncode != 0

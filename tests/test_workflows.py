@@ -60,7 +60,9 @@ def test_actionlint_finds_no_problem():
 
 def test_actionlint_does_catch_problems(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text((ROOT / ".github/workflows/deploy.yml").read_text().replace("contents: read", "contents: reed", 1))
+    broken.write_text(
+        (ROOT / ".github/workflows/deploy.yml").read_text().replace("contents: read", "contents: reed", 1)
+    )
     result = actionlint(broken)
     assert result.returncode == 1 and "reed" in result.stdout, result.stdout + result.stderr
 

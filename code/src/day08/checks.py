@@ -118,3 +118,187 @@ def check_cross_entropy(fn) -> None:
         if message:
             raise CheckFailed(message)
     _passed("your cross-entropy matches torch.nn.functional.cross_entropy, even for huge scores")
+
+
+# ----------------------------------------------------------------------------- MLP, mini-batches
+# --- Chapter "Exercises: MLP and mini-batch" (book/training-exercises.md) -------------------
+
+
+def check_mlp(model_or_class, num_features: int = 64, num_classes: int = 10) -> None:
+    """Check an MLP for exercise (a): Linear(64, h) -> sigmoid -> Linear(h, 10), returning logits.
+
+    Pass the class (``check_mlp(MLP)``, built as ``MLP(h)`` for two sizes h, which checks that the
+    hidden size is configurable) or one model (``check_mlp(MLP(32))``). Chapter "Exercises: MLP
+    and mini-batch".
+    """
+    import torch
+    from torch import nn
+
+    if isinstance(model_or_class, nn.Module):
+        models = [model_or_class]
+    elif isinstance(model_or_class, type) and issubclass(model_or_class, nn.Module):
+        models = []
+        for h in (3, 17):
+            try:
+                models.append(model_or_class(h))
+            except Exception as err:  # the student's constructor: report whatever it raised
+                raise CheckFailed(
+                    f"{model_or_class.__name__}({h}) raised {type(err).__name__}: {err}; "
+                    "the class must take the number of hidden units as its first argument"
+                ) from err
+            linears = [m for m in models[-1].modules() if isinstance(m, nn.Linear)]
+            if linears and linears[0].out_features != h:
+                raise CheckFailed(
+                    f"{model_or_class.__name__}({h}) has {linears[0].out_features} hidden units, "
+                    f"expected {h}: use the argument for the first layer's output size"
+                )
+    else:
+        raise CheckFailed(f"pass an nn.Module class or instance, got {type(model_or_class).__name__}")
+
+    for model in models:
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        if len(linears) != 2:
+            raise CheckFailed(
+                f"expected exactly two nn.Linear layers (input -> hidden -> output), found {len(linears)}"
+            )
+        first, second = linears
+        h = first.out_features
+        if first.in_features != num_features or second.in_features != h or second.out_features != num_classes:
+            raise CheckFailed(
+                f"layer sizes are Linear({first.in_features}, {first.out_features}) then "
+                f"Linear({second.in_features}, {second.out_features}); expected Linear({num_features}, h) "
+                f"then Linear(h, {num_classes}) with the same h"
+            )
+        n_params = sum(p.numel() for p in model.parameters())
+        expected = (num_features + 1) * h + (h + 1) * num_classes
+        if n_params != expected:
+            raise CheckFailed(
+                f"the model has {n_params} parameters; with h = {h} it should have "
+                f"(64 + 1) * h + (h + 1) * 10 = {expected}: remove extra layers or parameters"
+            )
+        x = torch.randn(5, num_features, generator=torch.Generator().manual_seed(0)) * 4
+        with torch.no_grad():
+            try:
+                out = model(x)
+            except Exception as err:
+                raise CheckFailed(
+                    f"model(x) with x of shape (5, {num_features}) raised {type(err).__name__}: {err}"
+                ) from err
+            if not isinstance(out, torch.Tensor) or out.shape != (5, num_classes):
+                shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                raise CheckFailed(f"model(x) for 5 examples must have shape (5, {num_classes}), got {shape}")
+            candidates = {
+                "sigmoid": second(torch.sigmoid(first(x))),
+                "softmax on the output": torch.softmax(second(torch.sigmoid(first(x))), dim=1),
+                "no activation": second(first(x)),
+                "ReLU": second(torch.relu(first(x))),
+                "tanh": second(torch.tanh(first(x))),
+            }
+        found = next((name for name, value in candidates.items() if torch.allclose(out, value, atol=1e-5)), None)
+        if found == "softmax on the output":
+            raise CheckFailed(
+                "the model returns probabilities (softmax): return the logits, because "
+                "nn.CrossEntropyLoss applies log-softmax itself"
+            )
+        if found in ("no activation", "ReLU", "tanh"):
+            raise CheckFailed(f"the hidden layer uses {found}; the exercise asks for a sigmoid between the layers")
+        if found is None:
+            raise CheckFailed(
+                "model(x) is not second_layer(sigmoid(first_layer(x))): check the order of the "
+                "layers and that forward uses both"
+            )
+    _passed("the MLP has a sigmoid hidden layer, the right sizes and parameter count, and returns logits")
+
+
+def check_minibatch_loop(train_fn) -> None:
+    """Check a mini-batch training function for exercise (b).
+
+    ``train_fn(model, X, y, batch_size, epochs, lr)`` must train ``model`` in place with SGD and
+    ``nn.CrossEntropyLoss``, one optimizer step per mini-batch, every example once per epoch,
+    and return a list with the mean training loss of each epoch as Python floats. The check
+    runs it on a small problem (103 examples, so the last batch is smaller). Chapter
+    "Exercises: MLP and mini-batch".
+    """
+    import math
+
+    import torch
+    from torch import nn
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    n, batch_size, epochs, lr = 103, 10, 3, 0.05
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(n, 4, generator=gen)
+    y = torch.randint(0, 3, (n,), generator=gen)
+
+    class Recorder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 3)
+            self.batches = []  # the rows of X in each training batch, in order
+
+        def forward(self, x):
+            if torch.is_grad_enabled():
+                self.batches.append(torch.cdist(x.detach(), X).argmin(dim=1).tolist())
+            return self.linear(x)
+
+    model = Recorder()
+    problems = []
+
+    def before_step(optimizer, args, kwargs):
+        rows = model.batches[-1] if model.batches else []
+        xb, yb = X[rows], y[rows]
+        w = model.linear.weight.detach().clone().requires_grad_()
+        b = model.linear.bias.detach().clone().requires_grad_()
+        nn.functional.cross_entropy(xb @ w.T + b, yb).backward()
+        grad = model.linear.weight.grad
+        if grad is None or not torch.allclose(grad, w.grad, atol=1e-5):
+            problems.append(len(model.batches))
+
+    handle = register_optimizer_step_pre_hook(before_step)
+    try:
+        losses = train_fn(model, X, y, batch_size=batch_size, epochs=epochs, lr=lr)
+    finally:
+        handle.remove()
+
+    per_epoch = math.ceil(n / batch_size)
+    if len(model.batches) != epochs * per_epoch:
+        raise CheckFailed(
+            f"with {n} examples, batch_size={batch_size} and epochs={epochs} the model should see "
+            f"{epochs} x {per_epoch} = {epochs * per_epoch} training batches, it saw {len(model.batches)}: "
+            "loop over a DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True) once per epoch"
+        )
+    for e in range(epochs):
+        seen = sorted(i for batch in model.batches[e * per_epoch : (e + 1) * per_epoch] for i in batch)
+        if seen != list(range(n)):
+            raise CheckFailed(
+                f"epoch {e + 1} did not use every example exactly once: each epoch must pass over "
+                "the whole training set"
+            )
+    if any(len(b) != batch_size for b in model.batches[: per_epoch - 1]):
+        raise CheckFailed(
+            f"batches should hold batch_size={batch_size} examples (the last may be smaller), "
+            f"got sizes {[len(b) for b in model.batches[:per_epoch]]}"
+        )
+    if model.batches[:per_epoch] == [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]:
+        raise CheckFailed("the batches come in the same order as the data: shuffle each epoch (shuffle=True)")
+    if problems:
+        raise CheckFailed(
+            f"at optimizer step {problems[0]} the gradient was not the gradient of that batch's mean "
+            "cross-entropy: call optimizer.zero_grad() before loss.backward() (otherwise gradients "
+            "from earlier batches add up), and use nn.CrossEntropyLoss()"
+        )
+    if not isinstance(losses, (list, tuple)) or len(losses) != epochs:
+        got = f"a list of {len(losses)}" if isinstance(losses, (list, tuple)) else type(losses).__name__
+        raise CheckFailed(f"return one loss per epoch ({epochs} here), got {got}")
+    if not all(isinstance(v, float) for v in losses):
+        kinds = sorted({type(v).__name__ for v in losses})
+        raise CheckFailed(
+            f"losses must be Python floats, got {kinds}: use loss.item() (a tensor keeps its "
+            "whole computation graph alive)"
+        )
+    if not losses[-1] < losses[0]:
+        raise CheckFailed(
+            f"the training loss did not go down ({losses[0]:.4f} -> {losses[-1]:.4f}): "
+            "is optimizer.step() called for each batch?"
+        )
+    _passed("one optimizer step per shuffled mini-batch, fresh gradients each step, per-epoch losses as floats")

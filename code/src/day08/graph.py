@@ -85,14 +85,27 @@ def draw_graph(root: Value, title: str | None = None, dpi: int = 150) -> plt.Fig
     for n in nodes:
         x, y = xy(n)
         color = "#fde2c4" if n is root else ("#d6e9f8" if not n._prev else "#eeeeee")
-        box = FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H, boxstyle="round,pad=0.04",
-                             facecolor=color, edgecolor="0.3", linewidth=0.8)
+        box = FancyBboxPatch(
+            (x - BOX_W / 2, y - BOX_H / 2),
+            BOX_W,
+            BOX_H,
+            boxstyle="round,pad=0.04",
+            facecolor=color,
+            edgecolor="0.3",
+            linewidth=0.8,
+        )
         box.set_gid("value")
         ax.add_patch(box)
         if n.label:
             ax.text(x, y + 0.3, n.label, ha="center", va="center", fontsize=8, fontweight="bold")
-        ax.text(x, y - (0.12 if n.label else 0), f"data {n.data:.4f}\ngrad {n.grad:.4f}",
-                ha="center", va="center", fontsize=8)
+        ax.text(
+            x,
+            y - (0.12 if n.label else 0),
+            f"data {n.data:.4f}\ngrad {n.grad:.4f}",
+            ha="center",
+            va="center",
+            fontsize=8,
+        )
         if n._prev:
             ox = x - BOX_W / 2 - 0.75
             op = Circle((ox, y), OP_R, facecolor="white", edgecolor="0.3", linewidth=0.8)
@@ -107,9 +120,12 @@ def draw_graph(root: Value, title: str | None = None, dpi: int = 150) -> plt.Fig
         k = uses[id(child), id(parent)] = uses.get((id(child), id(parent)), -1) + 1
         skips = pos[id(parent)][0] - pos[id(child)][0] > 1 and cy == py  # would run through a box
         rad = 0.8 * k if k else (-0.4 if skips else 0.0)  # bend repeated uses and long straight edges
-        ax.annotate("", (px - BOX_W / 2 - 0.75 - OP_R, py), (cx + BOX_W / 2 + 0.04, cy),
-                    arrowprops=dict(arrowstyle="->", color="0.45", shrinkA=0, shrinkB=1,
-                                    connectionstyle=f"arc3,rad={rad}"))
+        ax.annotate(
+            "",
+            (px - BOX_W / 2 - 0.75 - OP_R, py),
+            (cx + BOX_W / 2 + 0.04, cy),
+            arrowprops=dict(arrowstyle="->", color="0.45", shrinkA=0, shrinkB=1, connectionstyle=f"arc3,rad={rad}"),
+        )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
