@@ -4,10 +4,13 @@
 
 Each chapter becomes a Python file of the same length in which every line outside a
 ``{code-cell}`` is blank, so ruff's line numbers are the chapter's. The rules are the project's
-(pyproject.toml) minus four that do not fit notebooks: E402 (an exercise cell may import the
+(pyproject.toml) minus six that do not fit notebooks: E402 (an exercise cell may import the
 check it calls), B018 (a cell's last expression is its displayed output), I001 (a chapter
 may group its imports for the reader; ruff could not rewrite the .md anyway) and B905
-(``zip(..., strict=True)`` is noise in a teaching example over lists of known length).
+(``zip(..., strict=True)`` is noise in a teaching example over lists of known length), B007
+(``for epoch in range(num_epochs)`` reads better to a student than ``for _ in ...``) and E702
+(the debrief labels each micrograd node on its line, ``n = a + b; n.label = "n"``, as the
+micrograd lecture does).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ RUFF = [
     "--output-format",
     "concise",
     "--ignore",
-    "E402,B018,I001,B905",
+    "E402,B018,I001,B905,B007,E702",
     "--quiet",
 ]
 

@@ -242,9 +242,10 @@ def check_minibatch_loop(train_fn) -> None:
             return self.linear(x)
 
     model = Recorder()
-    problems = []
+    problems, steps = [], []
 
     def before_step(optimizer, args, kwargs):
+        steps.append(len(model.batches))
         rows = model.batches[-1] if model.batches else []
         xb, yb = X[rows], y[rows]
         w = model.linear.weight.detach().clone().requires_grad_()
@@ -296,9 +297,9 @@ def check_minibatch_loop(train_fn) -> None:
             f"losses must be Python floats, got {kinds}: use loss.item() (a tensor keeps its "
             "whole computation graph alive)"
         )
-    if not losses[-1] < losses[0]:
+    if len(steps) != len(model.batches):
         raise CheckFailed(
-            f"the training loss did not go down ({losses[0]:.4f} -> {losses[-1]:.4f}): "
-            "is optimizer.step() called for each batch?"
+            f"the model saw {len(model.batches)} training batches but the optimizer took {len(steps)} "
+            "steps: call optimizer.step() once for each batch, after loss.backward()"
         )
     _passed("one optimizer step per shuffled mini-batch, fresh gradients each step, per-epoch losses as floats")
