@@ -245,7 +245,6 @@ def build_finished(app: Sphinx, exception) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", use_npm_katex)
     app.add_css_file("icons.css")
-    app.add_css_file("reader.css")  # _static/reader.css: colour and layout fixes
     app.add_js_file("reader.js", defer="defer")  # _static/reader.js: the article's sidebar buttons
     app.connect("html-page-context", page_context)
     app.connect("build-finished", build_finished, priority=900)  # after the theme copies its files
