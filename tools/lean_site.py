@@ -20,7 +20,10 @@ and logs 3 console errors. This extension (listed in ``_config.yml``) fixes that
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import re
 import shutil
 from html import escape
@@ -123,7 +126,7 @@ def page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     scripts = []
     for script in context.get("script_files", []):
         body = getattr(script, "attributes", {}).get("body", "") or ""
-        key = (str(script), body)
+        key = getattr(script, "filename", None) or body  # reader.js came twice on the search page
         if "thebe" in str(script).lower() or "THEBE" in body or "MathJax" in body or key in seen:
             continue
         seen.add(key)
@@ -168,10 +171,24 @@ FIXES = [
 ]
 
 
-def fix_html(html: str) -> str:
+SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:searchtools|language_data|searchindex)\.js[^"]*"></script>')
+SCRIPT = re.compile(r"<script\b([^>]*)\bsrc=\"([^\"]+)\"([^>]*)></script>")
+
+
+def defer(match: re.Match) -> str:
+    """Scripts wait for the page to be parsed (in order), instead of blocking its first paint."""
+    attributes = match.group(1) + match.group(3)
+    if "defer" in attributes or "async" in attributes or "documentation_options" in match.group(2):
+        return match.group(0)  # inline scripts in the page read DOCUMENTATION_OPTIONS at once
+    return f"<script defer{match.group(1)}src=\"{match.group(2)}\"{match.group(3)}></script>"
+
+
+def fix_html(html: str, search_page: bool) -> str:
     for pattern, replacement in FIXES:
         html = re.sub(pattern, replacement, html, flags=re.S)
-    return html
+    if not search_page:  # the theme loads search on every page for a search-as-you-type we don't use
+        html = SEARCH_SCRIPTS.sub("", html)
+    return SCRIPT.sub(defer, html)
 
 
 FONTS = "_static/vendor/fontawesome/webfonts"
@@ -187,6 +204,7 @@ def subset_icon_fonts(out: Path) -> None:
     """
     from fontTools import subset
 
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # it logs every table it prunes
     styles = sorted((out / "_static").rglob("*.css"))
     glyphs = {ord(c) for css in styles for c in PRIVATE_USE.findall(css.read_text())}
     theme_css = out / "_static" / "styles" / "pydata-sphinx-theme.css"
@@ -213,6 +231,45 @@ def subset_icon_fonts(out: Path) -> None:
             font.unlink()
 
 
+STYLESHEET = re.compile(r'\s*<link\b(?=[^>]*\brel="stylesheet")[^>]*\bhref="([^"?]+)(?:\?[^"]*)?"[^>]*>')
+CSS_URL = re.compile(r'url\(\s*(["\']?)(?!data:|https?:|/|#)([^)"\']+)\1\s*\)')
+
+
+CSS_IMPORT = re.compile(r'@import\s+(?:url\()?\s*["\']?([^"\')]+)["\']?\s*\)?\s*;')
+SOURCE_MAP = re.compile(r"/\*# sourceMappingURL=[^*]*\*/")
+
+
+def inline_css(css: Path, out: Path) -> str:
+    """A stylesheet with its @imports inlined and its relative url()s rewritten for _static/."""
+
+    def rebase(m):
+        return f'url("{Path(os.path.relpath((css.parent / m.group(2)).resolve(), out / "_static")).as_posix()}")'
+
+    text = CSS_IMPORT.sub(lambda m: inline_css((css.parent / m.group(1)).resolve(), out), css.read_text())
+    return f"/* {css.relative_to(out).as_posix()} */\n" + SOURCE_MAP.sub("", CSS_URL.sub(rebase, text))
+
+
+def bundle_css(page: Path, html: str, out: Path) -> str:
+    """One stylesheet per page instead of thirteen: each blocked the first paint for a round trip.
+
+    The page's stylesheets are concatenated in order into ``_static/bundle-<hash>.css`` (pages
+    with the same list share one file), with their relative ``url()``s rewritten for _static/.
+    """
+    links = list(STYLESHEET.finditer(html))
+    if len(links) < 2 or any("media=" in m.group(0) for m in links):
+        return html
+    text = "\n".join(inline_css((page.parent / m.group(1)).resolve(), out) for m in links)
+    name = f"bundle-{hashlib.sha256(text.encode()).hexdigest()[:12]}.css"
+    (out / "_static" / name).write_text(text)
+    href = Path(os.path.relpath(out / "_static" / name, page.parent)).as_posix()
+    first, *rest = links
+    html = html[: first.start()] + f'\n<link rel="stylesheet" href="{href}" />' + html[first.end() :]
+    for m in reversed(rest):
+        shift = len(f'\n<link rel="stylesheet" href="{href}" />') - (first.end() - first.start())
+        html = html[: m.start() + shift] + html[m.end() + shift :]
+    return html
+
+
 UNUSED = [
     "_static/scripts/fontawesome.js",
     "_static/scripts/fontawesome.js.map",
@@ -232,11 +289,12 @@ def build_finished(app: Sphinx, exception) -> None:
     if fontawesome.is_file():  # an incremental build keeps the icons.css of the last full one
         table = icon_table(fontawesome.read_text())
         (out / "_static" / "icons.css").write_text(icons_css(used_icons(pages), table))
-    for page in pages:
-        page.write_text(fix_html(page.read_text()))
     copy_katex_css(out)
     if (out / FONTS).is_dir() and any((out / FONTS).glob("*.ttf")):
         subset_icon_fonts(out)
+    for page in pages:
+        html = fix_html(page.read_text(), search_page=page == out / "search.html")
+        page.write_text(bundle_css(page, html, out))
     for name in UNUSED:
         path = out / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
