@@ -276,10 +276,17 @@ def test_page_loads_offline_without_errors(visit, page):
     check_offline(visit(page))
 
 
+VIEWS = {
+    "light": {"color_scheme": "light"},
+    "dark": {"color_scheme": "dark"},
+    "phone": {"color_scheme": "light", "viewport": PHONE, "is_mobile": True, "has_touch": True},
+}
+
+
 @pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_accessibility_violation(visit, page, scheme):
-    check_axe(visit(page, color_scheme=scheme), scheme)
+@pytest.mark.parametrize("view", VIEWS)
+def test_axe_finds_no_accessibility_violation(visit, page, view):
+    check_axe(visit(page, **VIEWS[view]), VIEWS[view]["color_scheme"])
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -331,8 +338,8 @@ def test_search_finds_the_softmax_chapter(visit, built_site):
 
 # --------------------------------------------------------------------------- a chapter with everything
 # Until the real chapters are merged, a copy of the book gets one chapter with what they will
-# have (exercises with folded solutions, aligned math, a transparent figure, launch buttons),
-# and every check above runs on it.
+# have (exercises with folded solutions, aligned math, a transparent figure, launch buttons and
+# the repository buttons with their brand icons), and every check above runs on it.
 
 FIXTURE = r"""
 (browser-check)=
@@ -351,6 +358,13 @@ $$
 :label: eq-browser-check
 L = -\log \hat{y}_y
 ```
+
+A long one, wider than a phone:
+
+$$
+\log \sum_{j=1}^{K} e^{z_j} = m + \log \sum_{j=1}^{K} e^{z_j - m}, \quad m = \max_j z_j,
+\quad \text{so } e^{z_1 - m} + e^{z_2 - m} + e^{z_3 - m} + e^{z_4 - m} + e^{z_5 - m} + e^{z_6 - m} \le K.
+$$
 
 ```{code-cell} ipython3
 import matplotlib.pyplot as plt
@@ -402,6 +416,7 @@ def fixture_site(tmp_path_factory, built_site):
     config = yaml.safe_load((root / "_config.yml").read_text())
     config.setdefault("launch_buttons", {"colab_url": "https://colab.research.google.com",
                                          "binderhub_url": "https://mybinder.org"})  # fmt: skip
+    config.setdefault("html", {}).update(use_repository_button=True, use_issues_button=True, use_edit_page_button=True)
     (root / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = run_build(root)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -430,7 +445,7 @@ def test_a_chapter_with_exercises_math_and_a_figure_passes_every_check(browser, 
                                  check_code_cells(v, text), check_buttons(v, page, config))),
         (open_page(color_scheme="light"), lambda v: check_axe(v, "light")),
         (open_page(color_scheme="dark"), lambda v: (check_axe(v, "dark"), check_dark_figures(v))),
-        (open_page(viewport=PHONE, is_mobile=True, has_touch=True), check_phone),
+        (open_page(**VIEWS["phone"]), lambda v: (check_axe(v, "light"), check_phone(v))),
         (open_page(), check_folded_solutions),
     ]:  # fmt: skip
         try:
