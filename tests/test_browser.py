@@ -435,7 +435,7 @@ def fixture_site(tmp_path_factory, built_site):
 @pytest.mark.build
 def test_a_chapter_with_exercises_math_and_a_figure_passes_every_check(browser, fixture_site):
     url, config = fixture_site
-    page, text = "book/browser-check.html", FIXTURE + "\n```{code-cell} ipython3\n"[:0]
+    page, text = "book/browser-check.html", FIXTURE
 
     def open_page(**context):
         return Visit(browser, url, page, **context)
