@@ -229,8 +229,10 @@ LUMINANCE = """(el) => {
 
 def check_dark_figures(v):
     assert v.page.evaluate("document.documentElement.dataset.theme") == "dark"
-    text = v.page.evaluate("getComputedStyle(document.querySelector('main')).color")
-    assert text != "rgb(0, 0, 0)" and v.page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
+    text, background = v.page.evaluate(
+        "[getComputedStyle(document.querySelector('main')).color, getComputedStyle(document.body).backgroundColor]"
+    )
+    assert text != "rgb(0, 0, 0)" and background != "rgb(255, 255, 255)", "dark mode did not apply"
     for img in v.page.locator("article.bd-article img").all():
         luminance = img.evaluate(LUMINANCE)
         assert luminance > 0.6, f"{img.get_attribute('src')} sits on a dark backdrop (luminance {luminance:.2f})"

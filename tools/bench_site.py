@@ -103,7 +103,7 @@ def lighthouse(url: str, chrome: str) -> dict:
     row["bytes"] = int(audits["total-byte-weight"]["numericValue"])
     row["requests"] = len(audits["network-requests"]["details"]["items"])
     row["failed"] = [
-        a["id"] for a in audits.values() if a.get("score") is not None and a["score"] < 1 and a["scoreDisplayMode"] == "binary"
+        a["id"] for a in audits.values() if a["scoreDisplayMode"] == "binary" and (a.get("score") or 0) < 1
     ]
     return row
 

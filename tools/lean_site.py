@@ -196,7 +196,8 @@ def page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     context["css_files"] = [c for c in context.get("css_files", []) if "thebe" not in str(c)]
     if 'name="description"' not in context.get("metatags", ""):
         text = describe(doctree) if doctree else ""
-        text = text or f"{context.get('title') or pagename.capitalize()} of {app.config.html_title or app.config.project}"
+        book = app.config.html_title or app.config.project
+        text = text or f"{context.get('title') or pagename.capitalize()} of {book}"
         context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{escape(text)}" />'
 
 
@@ -224,7 +225,8 @@ FIXES = [
     # ... and icon titles inside the colour-mode button are not its visible text
     (r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"', r"\1"),
     # region: the sidebar (logo, search, table of contents) is the book's navigation landmark
-    (r'<div\s+id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar', r'<div role="navigation" aria-label="Book" id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar'),
+    (r'<div\s+id="pst-primary-sidebar" class="bd-sidebar-primary',
+     r'<div role="navigation" aria-label="Book" id="pst-primary-sidebar" class="bd-sidebar-primary'),
     # Thebe's configuration (Thebe is not used; see the module docstring)
     (r'\s*<script type="text/x-thebe-config">.*?</script>\s*<script>kernelName = [^<]*</script>', ""),
     # three identical viewport tags (Sphinx, pydata theme, book theme): keep the first
