@@ -249,13 +249,13 @@ def check_folded_solutions(v):
         body.wait_for(state="visible", timeout=3000)
 
 
-def check_buttons(v, page, config):
-    """Launch buttons when the config has them, and a download button whose links work."""
+def check_buttons(v, page, config, text):
+    """Launch buttons on pages with code when the config has them; a download button that works."""
     hrefs = v.page.eval_on_selector_all(".article-header-buttons a[href]", "as => as.map(a => a.href)")
     stem = Path(page).stem
     repo = urlparse(config["repository"]["url"]).path.strip("/")
     branch = config["repository"].get("branch", "master")
-    launch = config.get("launch_buttons") or {}
+    launch = (config.get("launch_buttons") or {}) if "{code-cell}" in text else {}
     if launch.get("colab_url"):
         colab = [h for h in hrefs if h.startswith(launch["colab_url"].rstrip("/") + "/github/")]
         assert colab and colab[0].startswith(f"{launch['colab_url'].rstrip('/')}/github/{repo}/blob/{branch}/"), hrefs
@@ -323,7 +323,7 @@ def test_solutions_are_folded_on_load_and_open_on_click(visit, page):
 
 @pytest.mark.parametrize("page", [f"{doc}.html" for doc in CHAPTERS])
 def test_launch_and_download_buttons_point_where_the_config_says(visit, page):
-    check_buttons(visit(page), page, CONFIG)
+    check_buttons(visit(page), page, CONFIG, source(page))
 
 
 def test_search_finds_the_softmax_chapter(visit, built_site):
@@ -444,7 +444,7 @@ def test_a_chapter_with_exercises_math_and_a_figure_passes_every_check(browser, 
 
     for v, check in [
         (open_page(), lambda v: (check_offline(v), check_math(v, text), check_images(v, text),
-                                 check_code_cells(v, text), check_buttons(v, page, config))),
+                                 check_code_cells(v, text), check_buttons(v, page, config, text))),
         (open_page(color_scheme="light"), lambda v: check_axe(v, "light")),
         (open_page(color_scheme="dark"), lambda v: (check_axe(v, "dark"), check_dark_figures(v))),
         (open_page(**VIEWS["phone"]), lambda v: (check_axe(v, "light"), check_phone(v))),
