@@ -196,6 +196,11 @@ def check_code_cells(v, text):
 
 def check_phone(v):
     assert v.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "horizontal scroll"
+    for src, drawn, natural in v.page.evaluate(
+        """[...document.querySelectorAll('article.bd-article img')].map(i => [i.getAttribute('src'),
+            i.clientWidth / i.clientHeight, i.naturalWidth / i.naturalHeight])"""
+    ):
+        assert abs(drawn / natural - 1) < 0.05, f"{src} is distorted on a phone"
     modal = v.page.locator("dialog#pst-primary-sidebar-modal")
     toggle = v.page.locator("button.primary-toggle >> visible=true").first
     assert toggle.is_visible() and not modal.is_visible()

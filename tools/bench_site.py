@@ -99,7 +99,8 @@ def lighthouse(url: str, chrome: str) -> dict:
     audits = report["audits"]
     row = {c: report["categories"][c]["score"] for c in CATEGORIES}
     for metric in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time"):
-        row[metric] = round(audits[metric]["numericValue"])
+        row[metric] = round(audits[metric]["numericValue"])  # ms
+    row["cumulative-layout-shift"] = round(audits["cumulative-layout-shift"]["numericValue"], 3)
     row["bytes"] = int(audits["total-byte-weight"]["numericValue"])
     row["requests"] = len(audits["network-requests"]["details"]["items"])
     row["failed"] = [
@@ -134,9 +135,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-default", action="store_true", help="skip the default Jupyter Book build")
     parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page (the median is kept)")
+    parser.add_argument("pages", nargs="*", help="pages to measure, e.g. book/index.html (default: every chapter)")
     args = parser.parse_args()
     chrome = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    pages = chapters()
+    pages = args.pages or chapters()
     rows = measure("this site", build(ROOT), pages, chrome, args.runs)
     if not args.no_default:
         with tempfile.TemporaryDirectory() as tmp:
