@@ -9,9 +9,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE   := node_modules/.installed
+# The browser tests drive Debian's chromium (GitHub runners: CHROMIUM_PATH=/usr/bin/google-chrome).
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
 
 .DEFAULT_GOAL := html
-.PHONY: install html notebooks test bench clean help serve chapter lint hooks
+.PHONY: install chromium html notebooks test bench bench-site clean help serve chapter lint hooks
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -25,15 +28,21 @@ $(NODE): package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-install: $(STAMP) $(NODE)  ## create .venv and node_modules (what html and test do on first use)
+chromium:  ## install Debian's chromium for the browser tests when it is missing
+	@if [ -x "$(CHROMIUM_PATH)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "The browser tests need Chromium: run 'sudo apt-get update && sudo apt-get install -y chromium'" \
+	          "(or set CHROMIUM_PATH to a Chrome/Chromium binary)."; exit 1; fi
 
-html: $(STAMP)  ## build the site into _build/html
+install: $(STAMP) $(NODE) chromium  ## install everything html and test need (they do it on first use)
+
+html: $(STAMP) $(NODE)  ## build the site into _build/html
 	$(BIN)/python tools/build.py
 
 notebooks: $(STAMP)  ## regenerate the Colab copies notebooks/*.ipynb from the chapters (commit them)
 	$(BIN)/python tools/notebooks.py
 
-test: $(STAMP) $(NODE)  ## run the whole test suite (builds the site first if needed)
+test: $(STAMP) $(NODE) chromium  ## run the whole test suite (builds the site first if needed)
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=8001 for another port)
@@ -50,6 +59,9 @@ hooks: $(STAMP)  ## run those checks on every `git commit`
 
 bench: $(STAMP)  ## print build and execution timings (not a test)
 	$(BIN)/python tools/bench.py
+
+bench-site: $(STAMP) $(NODE) chromium  ## Lighthouse and bytes per page, ours vs a default Jupyter Book build (not a test)
+	$(BIN)/python tools/bench_site.py
 
 clean:  ## remove _build: the site, the execution cache, the Colab test virtualenv (keeps .venv)
 	rm -rf _build

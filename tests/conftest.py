@@ -37,6 +37,9 @@ def copy_book(dest: Path, warm_cache: bool = True) -> Path:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         elif src.is_file():
             shutil.copy2(src, dest / name)
+    # The build renders math with npm's KaTeX (tools/lean_site.py): share node_modules, read-only.
+    if (ROOT / "node_modules").is_dir():
+        (dest / "node_modules").symlink_to(ROOT / "node_modules")
     cache = ROOT / "_build" / ".jupyter_cache"
     if warm_cache and cache.is_dir():
         shutil.copytree(cache, dest / "_build" / ".jupyter_cache")

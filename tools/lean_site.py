@@ -1,0 +1,395 @@
+"""A light, offline, accessible site: what this Sphinx extension changes in every page.
+
+A default Jupyter Book 1 chapter page downloads 2.5 MB in 32 requests (fontawesome.js alone is
+1.49 MB), takes its math renderer from a CDN (raw TeX offline) and logs 3 console errors. This
+extension (``local_extensions`` in ``_config.yml``) fixes that site-wide, for every page:
+
+- **Math pre-rendered, no CDN.** sphinxcontrib-katex with ``katex_prerender`` turns every
+  formula into HTML at build time, running npm's ``katex`` (pinned in package-lock.json) under
+  node. Pages ship no math JavaScript, only KaTeX's CSS and the woff2 fonts their formulas use,
+  copied from ``node_modules/katex`` into ``_static/katex``. (Vendoring MathJax instead would
+  add ~1 MB of JavaScript that typesets in the reader's browser on every visit.)
+- **Icons without fontawesome.js.** The theme loads a 1.49 MB script to draw about ten icons.
+  We drop it and write ``_static/icons.css``: one CSS mask per icon the site really uses, with
+  the icon's SVG path taken from the theme's own copy of Font Awesome (free licence). The few
+  icons the theme's CSS draws with Font Awesome's webfonts keep working from fonts cut down
+  to those glyphs (``subset_icon_fonts``: 2 KB instead of 156 KB).
+- **No Thebe.** Launch buttons open Colab/Binder; the in-page Thebe runner is unused, and its
+  script was declared twice (a console error) and pointed at a CDN. Its assets are removed.
+- **A fast first paint.** One CSS bundle per page instead of thirteen stylesheets, scripts
+  deferred, the search scripts (and the search index, which grows with the book) only on the
+  search page, and width/height on every figure so the text does not shift as figures load.
+- **Accessibility and SEO.** Markup fixes the theme's HTML needs for axe-core to report zero
+  violations (``FIXES``), a meta description per page (its first paragraph), a favicon and a
+  colour mode set in ``_config.yml``; ``_static/reader.js`` makes the sidebar buttons that the
+  theme shows on phones open the navigation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+
+ROOT = Path(__file__).resolve().parents[1]
+KATEX = ROOT / "node_modules" / "katex" / "dist"
+DESCRIPTION_CHARS = 155  # what search engines show of a meta description
+
+
+# --------------------------------------------------------------------------- math
+
+
+def use_npm_katex(app: Sphinx, config) -> None:
+    """Render with npm's KaTeX (pinned in package-lock.json), the same copy whose CSS we ship."""
+    if not (KATEX / "katex.min.js").is_file():
+        raise ExtensionError("node_modules/katex is missing: run `npm ci` (`make html` does it)")
+    config.katex_js_path = str(KATEX / "katex.min.js")
+    from sphinxcontrib.katex import KaTeXServer
+
+    KaTeXServer.start_server_process = classmethod(start_katex_server)
+    KaTeXServer.get = classmethod(katex_server_of_this_process)
+
+
+# Preloaded into KaTeX's node server: it exits (and removes its folder) when the Python process
+# that started it goes away, however that process ends (Sphinx's forked writers end with _exit).
+EXIT_WITH_PARENT = """process.stdin.on("end", () => {
+  require("fs").rmSync(__dirname, {recursive: true, force: true});
+  process.exit(0);
+});
+process.stdin.resume();
+"""
+
+
+def start_katex_server(cls, rundir: Path, timeout: float):
+    """sphinxcontrib-katex's node server, started without its two problems.
+
+    1. The original connects as soon as node has created its socket file, which can be a moment
+       before node listens on it: under load the build died with ConnectionRefusedError. Here
+       the connection is retried until node listens (or ``timeout``).
+    2. A server started in a forked writer outlived it. Here node exits when its parent does.
+    """
+    import socket
+    import subprocess
+    import time
+
+    path = rundir / "katex.sock"
+    (rundir / "exit-with-parent.js").write_text(EXIT_WITH_PARENT)
+    node, *args = cls.build_command(socket=path)
+    command = [node, "--require", str(rundir / "exit-with-parent.js"), *args]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=rundir)
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+            return process, sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise cls.timeout_error(timeout) from None
+            time.sleep(0.01)
+
+
+def katex_server_of_this_process(cls):
+    """One server per process: a forked writer must not share its parent's connection."""
+    if cls.katex_server is None or getattr(cls, "pid", None) != os.getpid():
+        cls.katex_server, cls.pid = cls.start(), os.getpid()
+    return cls.katex_server
+
+
+def copy_katex_css(outdir: Path) -> None:
+    """KaTeX's CSS and its woff2 fonts (every browser we support reads woff2; drop woff/ttf)."""
+    dest = outdir / "_static" / "katex"
+    (dest / "fonts").mkdir(parents=True, exist_ok=True)
+    css = (KATEX / "katex.min.css").read_text()
+    css = re.sub(r',url\(fonts/[^)]+\.woff\) format\("woff"\),url\(fonts/[^)]+\.ttf\) format\("truetype"\)', "", css)
+    if ".woff)" in css or ".ttf)" in css:
+        raise ExtensionError("KaTeX's CSS changed shape: update copy_katex_css in tools/lean_site.py")
+    (dest / "katex.min.css").write_text(css)
+    for font in (KATEX / "fonts").glob("*.woff2"):
+        shutil.copy2(font, dest / "fonts" / font.name)
+
+
+# --------------------------------------------------------------------------- icons
+
+ICON_PACKS = {"fab": "brands", "far": "regular", "fas": "solid"}
+# One entry of the icon table inside fontawesome.js: "name":[width,height,[aliases],"unicode",path]
+ICON = re.compile(r'(?:"([\w-]+)"|(\w+)):\[(\d+),(\d+),\[([^\]]*)\],"[0-9a-f]+",("(?:[^"\\]|\\.)*"|\[[^\]]*\])\]')
+FAMILY = {"fa-brands": "brands", "fab": "brands", "fa-regular": "regular", "far": "regular"}
+NOT_ICONS = {"fa-solid", "fa-regular", "fa-brands", "fa-lg", "fa-fw", "fa-xs", "fa-sm", "fa-xl", "fa-2x", "fa-spin"}
+
+
+def icon_table(fontawesome_js: str) -> dict[tuple[str, str], tuple[int, int, str]]:
+    """{(family, name): (width, height, svg path)} from the packs fontawesome.js defines."""
+    table = {}
+    for pack in re.finditer(r"var p=\{(.*?)\};.*?\{d\(\"(fab|far|fas)\",p\)", fontawesome_js, re.S):
+        family = ICON_PACKS[pack.group(2)]
+        for m in ICON.finditer(pack.group(1)):
+            icon = (int(m.group(3)), int(m.group(4)), json.loads(m.group(6)))
+            aliases = re.findall(r'"([\w-]+)"', m.group(5))  # older names, e.g. pencil-alt for pencil
+            for name in [m.group(1) or m.group(2), *aliases]:
+                table[(family, name)] = icon
+    return table
+
+
+def used_icons(html_files) -> set[tuple[str, str]]:
+    used = set()
+    for html in html_files:
+        for classes in re.findall(r'class="([^"]*\bfa[bsr]?\b[^"]*|[^"]*\bfa-[^"]*)"', html.read_text()):
+            names = classes.split()
+            family = next((FAMILY[n] for n in names if n in FAMILY), "solid")
+            used |= {(family, n[3:]) for n in names if n.startswith("fa-") and n not in NOT_ICONS}
+    return used
+
+
+def icons_css(used, table) -> str:
+    rules = [
+        "/* The icons this site uses, as CSS masks (written by tools/lean_site.py). Font Awesome Free,",
+        "   icons CC BY 4.0 (https://fontawesome.com/license/free). */",
+        '.fa-solid::before,.fa-regular::before,.fa-brands::before,.fas::before,.far::before,.fab::before{content:"";'
+        "display:inline-block;height:1em;vertical-align:-.125em;background-color:currentColor;"
+        "-webkit-mask:var(--icon) center/contain no-repeat;mask:var(--icon) center/contain no-repeat}",
+        ".fa-lg{font-size:1.25em;line-height:.05em;vertical-align:-.075em}",
+        ".fa-fw{text-align:center;width:1.25em}",
+    ]
+    missing = sorted(f"{family} {name}" for family, name in used if (family, name) not in table)
+    if missing:
+        raise ExtensionError(f"icons used by the site but not in fontawesome.js: {missing}")
+    for family, name in sorted(used):
+        width, height, path = table[(family, name)]
+        paths = path if isinstance(path, list) else [path]
+        svg = f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>" + "".join(
+            f"<path d='{p}'/>" for p in paths if p
+        ) + "</svg>"
+        selector = {"brands": ".fa-brands,.fab", "regular": ".fa-regular,.far", "solid": ""}[family]
+        scope = ",".join(f"{s}.fa-{name}::before" for s in selector.split(",")) if selector else f".fa-{name}::before"
+        rules.append(f'{scope}{{width:{width / height:.4f}em;--icon:url("data:image/svg+xml,{quote(svg)}")}}')
+    return "\n".join(rules) + "\n"
+
+
+# --------------------------------------------------------------------------- every page
+
+
+def page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Drop Thebe and MathJax scripts and duplicates; add a meta description."""
+    seen = set()
+    scripts = []
+    for script in context.get("script_files", []):
+        body = getattr(script, "attributes", {}).get("body", "") or ""
+        key = getattr(script, "filename", None) or body  # reader.js came twice on the search page
+        if "thebe" in str(script).lower() or "THEBE" in body or "MathJax" in body or key in seen:
+            continue
+        seen.add(key)
+        scripts.append(script)
+    context["script_files"] = scripts
+    context["css_files"] = [c for c in context.get("css_files", []) if "thebe" not in str(c)]
+    if 'name="description"' not in context.get("metatags", ""):
+        text = describe(doctree) if doctree else ""
+        book = app.config.html_title or app.config.project
+        text = text or f"{context.get('title') or pagename.capitalize()} of {book}"
+        context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{escape(text)}" />'
+
+
+def describe(doctree) -> str:
+    """The page's first paragraphs of prose, cut at a word to a search-result snippet."""
+    text = ""
+    for para in doctree.findall(nodes.paragraph):
+        if para.next_node(nodes.literal_block) or isinstance(para.parent, (nodes.caption, nodes.list_item)):
+            continue
+        text = f"{text} {' '.join(para.astext().split())}".strip()
+        if len(text) >= DESCRIPTION_CHARS:
+            break
+    if len(text) > DESCRIPTION_CHARS:
+        text = text[: DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return text
+
+
+# Markup fixes, each for an axe-core rule the theme's HTML breaks. (pattern, replacement).
+FIXES = [
+    # fontawesome.js is replaced by _static/icons.css
+    (r'\s*<script defer src="[^"]*scripts/fontawesome\.js[^"]*"></script>', ""),
+    # label-content-name-mismatch: the search buttons show "Search ... Ctrl+K" but are named
+    # "Search"; without aria-label their name is the text they show
+    (r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"', r"\1"),
+    # ... and icon titles inside the colour-mode button are not its visible text
+    (r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"', r"\1"),
+    # region: the sidebar (logo, search, table of contents) is the book's navigation landmark
+    (r'<div\s+id="pst-primary-sidebar" class="bd-sidebar-primary',
+     r'<div role="navigation" aria-label="Book" id="pst-primary-sidebar" class="bd-sidebar-primary'),
+    # Thebe's configuration (Thebe is not used; see the module docstring)
+    (r'\s*<script type="text/x-thebe-config">.*?</script>\s*<script>kernelName = [^<]*</script>', ""),
+    # three identical viewport tags (Sphinx, pydata theme, book theme): keep the first
+    (r'(<meta name="viewport"[^>]*>)((?:\s*<meta name="viewport"[^>]*>)+)', r"\1"),
+]
+
+
+SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:searchtools|language_data|searchindex)\.js[^"]*"></script>')
+SCRIPT = re.compile(r"<script\b([^>]*)\bsrc=\"([^\"]+)\"([^>]*)></script>")
+
+
+def defer(match: re.Match) -> str:
+    """Scripts wait for the page to be parsed (in order), instead of blocking its first paint."""
+    attributes = match.group(1) + match.group(3)
+    if "defer" in attributes or "async" in attributes or "documentation_options" in match.group(2):
+        return match.group(0)  # inline scripts in the page read DOCUMENTATION_OPTIONS at once
+    return f"<script defer{match.group(1)}src=\"{match.group(2)}\"{match.group(3)}></script>"
+
+
+IMG = re.compile(r'<img\b(?![^>]*\bwidth=)([^>]*?)\ssrc="([^"]*_images/[^"]+\.png)"([^>]*?)\s*/?>')  # figures
+
+
+def png_size(path: Path) -> tuple[int, int] | None:
+    head = path.read_bytes()[:24] if path.is_file() else b""
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def size_images(page: Path, html: str) -> str:
+    """width and height on every PNG, so the text does not jump when a figure arrives (CLS)."""
+
+    def add_size(m: re.Match) -> str:
+        size = png_size(page.parent / m.group(2))
+        if size is None:
+            return m.group(0)
+        return f'<img{m.group(1)} src="{m.group(2)}" width="{size[0]}" height="{size[1]}"{m.group(3)} />'
+
+    return IMG.sub(add_size, html)
+
+
+def fix_html(html: str, search_page: bool) -> str:
+    for pattern, replacement in FIXES:
+        html = re.sub(pattern, replacement, html, flags=re.S)
+    if not search_page:  # the theme loads search on every page for a search-as-you-type we don't use
+        html = SEARCH_SCRIPTS.sub("", html)
+    return SCRIPT.sub(defer, html)
+
+
+FONTS = "_static/vendor/fontawesome/webfonts"
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")  # where icon fonts keep their glyphs
+
+
+def subset_icon_fonts(out: Path) -> None:
+    """Keep only the icon-font glyphs the theme's CSS draws (admonition and link icons).
+
+    The theme's CSS still draws a few icons with Font Awesome's webfonts (156 KB for the solid
+    one). We cut each font down to the glyphs that some ``content:`` in the site's CSS uses and
+    write it as woff (fontTools needs no brotli for that); the @font-face rules are rewritten.
+    """
+    from fontTools import subset
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # it logs every table it prunes
+    styles = sorted((out / "_static").rglob("*.css"))
+    glyphs = {ord(c) for css in styles for c in PRIVATE_USE.findall(css.read_text())}
+    theme_css = out / "_static" / "styles" / "pydata-sphinx-theme.css"
+    css = theme_css.read_text()
+    for ttf in sorted((out / FONTS).glob("*.ttf")):
+        options = subset.Options()
+        options.flavor = "woff"
+        font = subset.load_font(str(ttf), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=glyphs)
+        subsetter.subset(font)
+        subset.save_font(font, str(ttf.with_suffix(".woff")), options)
+        stem = ttf.stem
+        css, n = re.subn(
+            rf'url\(([^)]*/){stem}\.woff2\) format\("woff2"\),url\([^)]*/{stem}\.ttf\) format\("truetype"\)',
+            rf'url(\g<1>{stem}.woff) format("woff")',
+            css,
+        )
+        if n != 1:
+            raise ExtensionError(f"@font-face for {stem} not found: update subset_icon_fonts in tools/lean_site.py")
+    theme_css.write_text(css)
+    for font in (out / FONTS).glob("*"):
+        if font.suffix != ".woff":
+            font.unlink()
+
+
+STYLESHEET = re.compile(r'\s*<link\b(?=[^>]*\brel="stylesheet")[^>]*\bhref="([^"?]+)(?:\?[^"]*)?"[^>]*>')
+CSS_URL = re.compile(r'url\(\s*(["\']?)(?!data:|https?:|/|#)([^)"\']+)\1\s*\)')
+
+
+CSS_IMPORT = re.compile(r'@import\s+(?:url\()?\s*["\']?([^"\')]+)["\']?\s*\)?\s*;')
+SOURCE_MAP = re.compile(r"/\*# sourceMappingURL=[^*]*\*/")
+
+
+def inline_css(css: Path, out: Path) -> str:
+    """A stylesheet with its @imports inlined and its relative url()s rewritten for _static/."""
+
+    def rebase(m):
+        return f'url("{Path(os.path.relpath((css.parent / m.group(2)).resolve(), out / "_static")).as_posix()}")'
+
+    text = CSS_IMPORT.sub(lambda m: inline_css((css.parent / m.group(1)).resolve(), out), css.read_text())
+    return f"/* {css.relative_to(out).as_posix()} */\n" + SOURCE_MAP.sub("", CSS_URL.sub(rebase, text))
+
+
+def bundle_css(page: Path, html: str, out: Path) -> str:
+    """One stylesheet per page instead of thirteen: each blocked the first paint for a round trip.
+
+    The page's stylesheets are concatenated in order into ``_static/bundle-<hash>.css`` (pages
+    with the same list share one file), with their relative ``url()``s rewritten for _static/.
+    """
+    links = list(STYLESHEET.finditer(html))
+    if len(links) < 2 or any("media=" in m.group(0) for m in links):
+        return html
+    text = "\n".join(inline_css((page.parent / m.group(1)).resolve(), out) for m in links)
+    name = f"bundle-{hashlib.sha256(text.encode()).hexdigest()[:12]}.css"
+    (out / "_static" / name).write_text(text)
+    href = Path(os.path.relpath(out / "_static" / name, page.parent)).as_posix()
+    first, *rest = links
+    html = html[: first.start()] + f'\n<link rel="stylesheet" href="{href}" />' + html[first.end() :]
+    for m in reversed(rest):
+        shift = len(f'\n<link rel="stylesheet" href="{href}" />') - (first.end() - first.start())
+        html = html[: m.start() + shift] + html[m.end() + shift :]
+    return html
+
+
+UNUSED = [
+    "_static/scripts/fontawesome.js",
+    "_static/scripts/fontawesome.js.map",
+    "_static/sphinx-thebe.js",
+    "_static/sphinx-thebe.css",
+    "_static/webpack-macros.html",
+    "_static/sbt-webpack-macros.html",
+]
+
+
+def build_finished(app: Sphinx, exception) -> None:
+    if exception or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    pages = [p for p in out.rglob("*.html") if not p.relative_to(out).as_posix().startswith("_static/")]
+    fontawesome = out / "_static" / "scripts" / "fontawesome.js"
+    if fontawesome.is_file():  # an incremental build keeps the icons.css of the last full one
+        table = icon_table(fontawesome.read_text())
+        (out / "_static" / "icons.css").write_text(icons_css(used_icons(pages), table))
+    copy_katex_css(out)
+    if (out / FONTS).is_dir() and any((out / FONTS).glob("*.ttf")):
+        subset_icon_fonts(out)
+    for page in pages:
+        html = size_images(page, fix_html(page.read_text(), search_page=page == out / "search.html"))
+        page.write_text(bundle_css(page, html, out))
+    for name in UNUSED:
+        path = out / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", use_npm_katex)
+    app.add_css_file("icons.css")
+    app.add_css_file("reader.css")  # _static/reader.css: figures keep their proportions
+    app.add_js_file("reader.js", defer="defer")  # _static/reader.js: the article's sidebar buttons
+    app.connect("html-page-context", page_context)
+    app.connect("build-finished", build_finished, priority=900)  # after the theme copies its files
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
