@@ -140,7 +140,7 @@ def test_the_site_has_exactly_the_pages_in_the_toc(built_site):
     built = {
         p.relative_to(built_site).as_posix()
         for p in built_site.rglob("*.html")
-        if "http-equiv=\"Refresh\"" not in p.read_text()[:500]  # the root redirect to the landing page
+        if 'http-equiv="Refresh"' not in p.read_text()[:500]  # the root redirect to the landing page
     }
     assert built == set(PAGES)
 

@@ -197,3 +197,14 @@ def test_fixing_a_broken_link_elsewhere_refreshes_the_page_that_had_it(book_copy
     assert 'href="later.html"' in html
     # and every page's navigation lists the new chapter
     assert "later.html" in (book_copy / "_build/html/book/status.html").read_text()
+
+
+def test_a_removed_chapter_leaves_no_page_behind(book_copy):
+    assert run_build(book_copy).returncode == 0
+    assert (book_copy / "_build/html/book/status.html").is_file()
+    (book_copy / "book" / "status.md").unlink()
+    toc = book_copy / "_toc.yml"
+    toc.write_text(toc.read_text().replace("- file: book/status\n", ""))
+    result = run_build(book_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (book_copy / "_build/html/book/status.html").exists()

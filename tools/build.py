@@ -491,6 +491,8 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
     structure_stamp = paths.build / ".structure"
     same = structure_stamp.is_file() and structure_stamp.read_text() == structure.hexdigest()
     structure_stamp.unlink(missing_ok=True)  # kept only while the last Sphinx run succeeded
+    if force or not same:
+        shutil.rmtree(paths.html, ignore_errors=True)  # no page of a removed chapter survives
     sphinx_build(paths, config, fresh=force or not same)
     structure_stamp.write_text(structure.hexdigest())
     stamp.write_text(finger)

@@ -169,9 +169,11 @@ def icons_css(used, table) -> str:
     for family, name in sorted(used):
         width, height, path = table[(family, name)]
         paths = path if isinstance(path, list) else [path]
-        svg = f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>" + "".join(
-            f"<path d='{p}'/>" for p in paths if p
-        ) + "</svg>"
+        svg = (
+            f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
+            + "".join(f"<path d='{p}'/>" for p in paths if p)
+            + "</svg>"
+        )
         selector = {"brands": ".fa-brands,.fab", "regular": ".fa-regular,.far", "solid": ""}[family]
         scope = ",".join(f"{s}.fa-{name}::before" for s in selector.split(",")) if selector else f".fa-{name}::before"
         rules.append(f'{scope}{{width:{width / height:.4f}em;--icon:url("data:image/svg+xml,{quote(svg)}")}}')
@@ -225,8 +227,10 @@ FIXES = [
     # ... and icon titles inside the colour-mode button are not its visible text
     (r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"', r"\1"),
     # region: the sidebar (logo, search, table of contents) is the book's navigation landmark
-    (r'<div\s+id="pst-primary-sidebar" class="bd-sidebar-primary',
-     r'<div role="navigation" aria-label="Book" id="pst-primary-sidebar" class="bd-sidebar-primary'),
+    (
+        r'<div\s+id="pst-primary-sidebar" class="bd-sidebar-primary',
+        r'<div role="navigation" aria-label="Book" id="pst-primary-sidebar" class="bd-sidebar-primary',
+    ),
     # Thebe's configuration (Thebe is not used; see the module docstring)
     (r'\s*<script type="text/x-thebe-config">.*?</script>\s*<script>kernelName = [^<]*</script>', ""),
     # three identical viewport tags (Sphinx, pydata theme, book theme): keep the first
@@ -243,7 +247,7 @@ def defer(match: re.Match) -> str:
     attributes = match.group(1) + match.group(3)
     if "defer" in attributes or "async" in attributes or "documentation_options" in match.group(2):
         return match.group(0)  # inline scripts in the page read DOCUMENTATION_OPTIONS at once
-    return f"<script defer{match.group(1)}src=\"{match.group(2)}\"{match.group(3)}></script>"
+    return f'<script defer{match.group(1)}src="{match.group(2)}"{match.group(3)}></script>'
 
 
 IMG = re.compile(r'<img\b(?![^>]*\bwidth=)([^>]*?)\ssrc="([^"]*_images/[^"]+\.png)"([^>]*?)\s*/?>')  # figures
