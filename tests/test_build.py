@@ -114,6 +114,8 @@ def test_malformed_front_matter(book_copy):
 
 # ----------------------------------------------------------------------------- the cache
 
+# The kernel reports how it talks to the build: Unix sockets (ipc), not TCP on loopback.
+TRANSPORT = "from ipykernel.kernelapp import IPKernelApp\nprint('transport:', IPKernelApp.instance().transport)"
 IMPORTS = "from day08.functional import softmax\nprint(softmax([0.0, 1.0]))"
 FRONT = (
     "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
@@ -135,7 +137,7 @@ def mini_book(tmp_path):
         "index": "# Mini book\n\nNo code here.\n",
         "uses_a": "# A\n\nProse of A.\n" + CELL.format(IMPORTS) + CELL.format(record.format("a")),
         "uses_b": "# B\n" + CELL.format(IMPORTS) + CELL.format(record.format("b")),
-        "plain": "# Plain\n" + CELL.format("print(1 + 1)"),
+        "plain": "# Plain\n" + CELL.format("print(1 + 1)") + CELL.format(TRANSPORT),
     }
     for name, body in pages.items():
         (root / "book" / f"{name}.md").write_text(FRONT + body)
@@ -154,6 +156,7 @@ def test_the_cache_reruns_exactly_what_changed(mini_book):
     result = run_build(mini_book)
     assert result.returncode == 0, result.stdout + result.stderr
     assert executed(mini_book) == {a, b, plain}
+    assert "transport: ipc" in (mini_book / "_build/html/book/plain.html").read_text()
 
     # On a cold cache, chapters run at the same time (2 jobs): their cells' time spans overlap.
     spans = [tuple(map(float, (mini_book / f"{n}.times").read_text().split())) for n in "ab"]
