@@ -211,3 +211,9 @@ def test_a_removed_chapter_leaves_no_page_behind(book_copy):
     result = run_build(book_copy)
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (book_copy / "_build/html/book/status.html").exists()
+
+
+def test_a_missing_node_tool_is_a_message_not_a_traceback(book_copy):
+    (book_copy / "node_modules").unlink()  # the copy's link to the npm packages (KaTeX)
+    out = failed(run_build(book_copy))
+    assert "BUILD FAILED" in out and "node_modules/katex is missing: run `npm ci`" in out

@@ -41,6 +41,7 @@ def copy_book(dest: Path) -> None:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         elif src.is_file():
             shutil.copy2(src, dest / name)
+    (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)  # KaTeX
 
 
 def timed_build(root: Path) -> tuple[float, dict]:

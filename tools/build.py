@@ -343,6 +343,7 @@ def sphinx_build(paths: Paths, config: dict, fresh: bool = False) -> int:
     already executed, reading is quick anyway."""
     from jupyter_book.config import get_final_config
     from sphinx.application import Sphinx
+    from sphinx.errors import SphinxError
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     sphinx_config, _ = get_final_config(
@@ -359,12 +360,15 @@ def sphinx_build(paths: Paths, config: dict, fresh: bool = False) -> int:
     log = (paths.reports / "sphinx.log").open("w", encoding="utf8")  # progress; warnings go to stderr
     warnings = WarningLog(sys.stderr)
     with log, patch_docutils(str(paths.root)), docutils_namespace():
-        app = Sphinx(
-            srcdir=str(paths.root), confdir=None, outdir=str(paths.html), doctreedir=str(paths.build / ".doctrees"),
-            buildername="html", confoverrides=sphinx_config, status=log, warning=warnings,
-            warningiserror=True, keep_going=True, parallel=1, freshenv=fresh,
-        )  # fmt: skip
-        app.build()
+        try:
+            app = Sphinx(
+                srcdir=str(paths.root), confdir=None, outdir=str(paths.html), doctreedir=str(paths.build / ".doctrees"),
+                buildername="html", confoverrides=sphinx_config, status=log, warning=warnings,
+                warningiserror=True, keep_going=True, parallel=1, freshenv=fresh,
+            )  # fmt: skip
+            app.build()
+        except SphinxError as err:  # an extension or the configuration stopped Sphinx itself
+            raise BuildError(f"\nBUILD FAILED: {err}\n(Sphinx's log: {paths.reports / 'sphinx.log'})") from err
     if app.statuscode:
         raise BuildError(warnings.summary(paths.root))
     return app.statuscode
