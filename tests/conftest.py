@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = [sys.executable, "tools/build.py"]
 # What a copy of the book needs in order to build on its own.
-BOOK_FILES = ["_config.yml", "_toc.yml", "book", "code", "tools", "_static"]
+BOOK_FILES = ["_config.yml", "_toc.yml", "requirements.txt", "book", "code", "tools", "_static"]
 
 
 def run_build(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:

@@ -182,6 +182,12 @@ def test_the_cache_reruns_exactly_what_changed(mini_book):
     assert executed(mini_book) == {a, b}
     assert "package edited" in (mini_book / "_build/html/book/uses_b.html").read_text()
 
+    # New pins (say, another torch) re-execute every chapter with code.
+    requirements = mini_book / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "# a changed pin\n")
+    assert run_build(mini_book).returncode == 0
+    assert executed(mini_book) == {a, b, plain}
+
     # Nothing changed: nothing runs, and Sphinx is not even started.
     result = run_build(mini_book)
     assert result.returncode == 0 and "Nothing changed" in result.stdout

@@ -67,7 +67,7 @@ class Chapter:
 
     @property
     def rel(self) -> str:
-        return self.path.relative_to(ROOT).as_posix()
+        return f"{self.docname}{self.path.suffix}"  # relative to the book's root, wherever it is
 
 
 @dataclass
@@ -212,13 +212,16 @@ def package_hash(root: Path) -> str:
     return digest.hexdigest()
 
 
-def chapter_key(chapter: Chapter, pkg_hash: str) -> str:
+def chapter_key(chapter: Chapter, pkg_hash: str, pins: str) -> str:
+    """What a chapter's outputs depend on: its code cells (as jupyter-cache hashes them), the
+    package when the chapter imports it, the pinned requirements and the Python version."""
     from jupyter_cache.cache.main import JupyterCacheBase
 
     _, code_hash = JupyterCacheBase.create_hashed_notebook(None, chapter.notebook)
     code = "\n".join(c.source for c in chapter.notebook.cells if c.cell_type == "code")
     uses_package = bool(IMPORTS_PACKAGE.search(code))
-    return hashlib.sha256(f"{code_hash}|{pkg_hash if uses_package else ''}|{sys.version}".encode()).hexdigest()
+    key = f"{code_hash}|{pkg_hash if uses_package else ''}|{pins}|{sys.version}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- execution
@@ -443,11 +446,13 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
         chapter.cells = sum(1 for c in chapter.notebook.cells if c.cell_type == "code")
 
     pkg_hash = package_hash(root)
+    requirements = root / "requirements.txt"
+    pins = hashlib.sha256(requirements.read_bytes()).hexdigest() if requirements.is_file() else ""
     manifest_path = paths.cache / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     stale = []
     for chapter in chapters:
-        chapter.key = chapter_key(chapter, pkg_hash)
+        chapter.key = chapter_key(chapter, pkg_hash, pins)
         if not chapter.cells:
             # Nothing to run, but myst-nb's cache mode would start a kernel for a notebook it
             # cannot find in the cache: store the chapter as it is.
