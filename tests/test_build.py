@@ -158,7 +158,7 @@ def test_the_cache_reruns_exactly_what_changed(mini_book):
     assert executed(mini_book) == {a, b, plain}
     assert "transport: ipc" in (mini_book / "_build/html/book/plain.html").read_text()
 
-    # On a cold cache, chapters run at the same time (2 jobs): their cells' time spans overlap.
+    # On a cold cache, chapters run at the same time (all stale ones at once): their cells' time spans overlap.
     spans = [tuple(map(float, (mini_book / f"{n}.times").read_text().split())) for n in "ab"]
     assert max(s[0] for s in spans) < min(s[1] for s in spans), f"chapters ran one after the other: {spans}"
 

@@ -62,7 +62,8 @@ def executed(statuses: dict) -> int:
 def plain_python(root: Path) -> dict[str, float]:
     """Each chapter's code cells as one script, run with plain Python (no Jupyter, no Sphinx)."""
     times = {}
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(root / "code" / "src"))
+    # the same settings as the build's kernels (one torch thread), so only the build's overhead differs
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(root / "code" / "src"), OMP_NUM_THREADS="1")
     for chapter in build.find_chapters(root):
         nb = build.read_notebook(chapter)
         code = "\n\n".join(
