@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,18 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))  # this script sits beside build.py; it is not in the book
 
 import build  # noqa: E402
-
-COPY = ["_config.yml", "_toc.yml", "requirements.txt", "book", "code", "tools", "_static"]
-
-
-def copy_book(dest: Path) -> None:
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif src.is_file():
-            shutil.copy2(src, dest / name)
-    (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)  # KaTeX
 
 
 def timed_build(root: Path) -> tuple[float, dict]:
@@ -92,7 +79,7 @@ def main() -> None:
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             root = Path(tmp)
-            copy_book(root)
+            build.copy_book(root)  # sources only: a cold build
             seconds, statuses = timed_build(root)
             rows["cold"].append(seconds)
             for name, entry in statuses.items():

@@ -413,6 +413,27 @@ class WarningLog:
 # --------------------------------------------------------------------------- main
 
 
+# What a copy of the book needs in order to build on its own (tests and benchmarks build copies).
+BOOK_FILES = ["_config.yml", "_toc.yml", "requirements.txt", "book", "code", "tools", "_static"]
+
+
+def copy_book(dest: Path, root: Path = ROOT, cache: bool = False) -> Path:
+    """Copy the book's sources to ``dest`` (node_modules linked, for KaTeX); with ``cache``, the
+    executed notebooks too, so that the copy executes only what differs from ``root``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in BOOK_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif src.is_file():
+            shutil.copy2(src, dest / name)
+    if (root / "node_modules").is_dir():
+        (dest / "node_modules").symlink_to(root / "node_modules", target_is_directory=True)
+    if cache and (root / "_build" / ".jupyter_cache").is_dir():
+        shutil.copytree(root / "_build" / ".jupyter_cache", dest / "_build" / ".jupyter_cache")
+    return dest
+
+
 def fingerprint(root: Path, config: dict) -> str:
     """Everything the site is made from; when it is unchanged there is nothing to do."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
