@@ -359,7 +359,7 @@ def site_classes(pages: list[Path], out: Path) -> set[str]:
 
 def selector_classes(tokens) -> list[str]:
     """The classes a selector requires, outside :not()/:is()/:has()... (those are functions)."""
-    return [b.value for a, b in zip(tokens, tokens[1:]) if a == "." and b.type == "ident"]
+    return [b.value for a, b in zip(tokens, tokens[1:], strict=False) if a == "." and b.type == "ident"]
 
 
 def prune_css(css: str, used: set[str]) -> str:
