@@ -16,7 +16,9 @@ extension (``local_extensions`` in ``_config.yml``) fixes that site-wide, for ev
   to those glyphs (``subset_icon_fonts``: 2 KB instead of 156 KB).
 - **No Thebe.** Launch buttons open Colab/Binder; the in-page Thebe runner is unused, and its
   script was declared twice (a console error) and pointed at a CDN. Its assets are removed.
-- **A fast first paint.** One CSS bundle per page instead of thirteen stylesheets, scripts
+- **A fast first paint.** One CSS bundle per page instead of thirteen stylesheets, without
+  the rules no page can match (``prune_css``: 580 KB of theme CSS down to 160 KB), the colour
+  theme resolved in the page's head (``FIXES``: the long chapters were styled twice), scripts
   deferred, the search scripts (and the search index, which grows with the book) only on the
   search page, and width/height on every figure so the text does not shift as figures load.
 - **Accessibility and SEO.** Markup fixes the theme's HTML needs for axe-core to report zero
@@ -233,6 +235,13 @@ FIXES = [
     ),
     # Thebe's configuration (Thebe is not used; see the module docstring)
     (r'\s*<script type="text/x-thebe-config">.*?</script>\s*<script>kernelName = [^<]*</script>', ""),
+    # Not an axe rule: speed. The theme's head script sets data-theme="auto" and its deferred
+    # script later sets "light" or "dark": every element's style is computed twice (on a long
+    # chapter, a full recalculation of 12,000 elements in the middle of loading). Resolve the
+    # theme at once from the mode, as the theme's script does; it then finds nothing to change.
+    (r'(document\.documentElement\.dataset\.theme = )localStorage\.getItem\("theme"\) \|\| "\w+";',
+     r'\1(m => m === "auto" ? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light")'
+     r' : m)(document.documentElement.dataset.mode);'),
     # three identical viewport tags (Sphinx, pydata theme, book theme): keep the first
     (r'(<meta name="viewport"[^>]*>)((?:\s*<meta name="viewport"[^>]*>)+)', r"\1"),
 ]
@@ -338,16 +347,76 @@ def inline_css(css: Path, out: Path) -> str:
     return f"/* {css.relative_to(out).as_posix()} */\n" + SOURCE_MAP.sub("", CSS_URL.sub(rebase, text))
 
 
-def bundle_css(page: Path, html: str, out: Path) -> str:
+CLASS_ATTR = re.compile(r'\bclass="([^"]*)"')
+WORD = re.compile(r"[\w-]+")
+NESTED_RULES = {"media", "supports", "container", "layer", "document"}
+
+
+def site_classes(pages: list[Path], out: Path) -> set[str]:
+    """Every class a page can carry: those in its HTML, plus every word in the site's scripts.
+
+    Scripts add classes at run time (Bootstrap's ``show``, the theme's ``scrolled``...); any
+    word in any script counts as a class, as PurgeCSS does: it keeps a few rules too many,
+    never one too few.
+    """
+    used = {c for page in pages for attr in CLASS_ATTR.findall(page.read_text()) for c in attr.split()}
+    return used | {w for js in (out / "_static").rglob("*.js") for w in WORD.findall(js.read_text())}
+
+
+def selector_classes(tokens) -> list[str]:
+    """The classes a selector requires, outside :not()/:is()/:has()... (those are functions)."""
+    return [b.value for a, b in zip(tokens, tokens[1:], strict=False) if a == "." and b.type == "ident"]
+
+
+def prune_css(css: str, used: set[str]) -> str:
+    """The stylesheet without the rules no page can match, and without comments.
+
+    The theme's CSS (Bootstrap, Font Awesome, every widget of every extension) is 580 KB; each
+    page downloads it before its first paint and the browser matches every rule against every
+    element. A selector is kept when every class it names (outside functional pseudo-classes)
+    is in ``used``; a rule is kept with those of its selectors. Selectors on tags, ids,
+    attributes (``html[data-theme=dark]``: dark mode) and states (``:hover``, ``:focus``) are not
+    judged, and @font-face, @keyframes and custom properties stay as they are.
+    """
+    import tinycss2
+
+    def prune(rules) -> str:
+        kept = []
+        for rule in rules:
+            if rule.type == "qualified-rule":
+                selectors, current = [], []
+                for token in [*rule.prelude, tinycss2.ast.LiteralToken(0, 0, ",")]:
+                    if token == ",":
+                        selectors.append(current)
+                        current = []
+                    else:
+                        current.append(token)
+                keep = [s for s in selectors if set(selector_classes([t for t in s if t.type != "whitespace"])) <= used]
+                if keep:
+                    prelude = ",".join(tinycss2.serialize(s).strip() for s in keep)
+                    kept.append(f"{prelude}{{{tinycss2.serialize(rule.content).strip()}}}")
+            elif rule.type == "at-rule" and rule.lower_at_keyword in NESTED_RULES and rule.content is not None:
+                inner = prune(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True))
+                if inner:
+                    kept.append(f"@{rule.at_keyword} {tinycss2.serialize(rule.prelude).strip()}{{{inner}}}")
+            elif rule.type == "at-rule":
+                kept.append(rule.serialize())
+        return "\n".join(kept)
+
+    return prune(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
+
+
+def bundle_css(page: Path, html: str, out: Path, used: set[str]) -> str:
     """One stylesheet per page instead of thirteen: each blocked the first paint for a round trip.
 
     The page's stylesheets are concatenated in order into ``_static/bundle-<hash>.css`` (pages
-    with the same list share one file), with their relative ``url()``s rewritten for _static/.
+    with the same list share one file), with their relative ``url()``s rewritten for _static/
+    and the rules that no page of the site can use removed (``prune_css``).
     """
     links = list(STYLESHEET.finditer(html))
     if len(links) < 2 or any("media=" in m.group(0) for m in links):
         return html
-    text = "\n".join(inline_css((page.parent / m.group(1)).resolve(), out) for m in links)
+    text = prune_css("\n".join(inline_css((page.parent / m.group(1)).resolve(), out) for m in links), used)
     name = f"bundle-{hashlib.sha256(text.encode()).hexdigest()[:12]}.css"
     (out / "_static" / name).write_text(text)
     href = Path(os.path.relpath(out / "_static" / name, page.parent)).as_posix()
@@ -381,9 +450,10 @@ def build_finished(app: Sphinx, exception) -> None:
     copy_katex_css(out)
     if (out / FONTS).is_dir() and any((out / FONTS).glob("*.ttf")):
         subset_icon_fonts(out)
+    used = site_classes(pages, out)
     for page in pages:
         html = size_images(page, fix_html(page.read_text(), search_page=page == out / "search.html"))
-        page.write_text(bundle_css(page, html, out))
+        page.write_text(bundle_css(page, html, out, used))
     for name in UNUSED:
         path = out / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
