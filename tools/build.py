@@ -515,13 +515,13 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
         raise BuildError("\n".join(lines))
 
     # Sphinx rewrites only the pages whose sources changed. Two cases need every page: a new
-    # reading order, configuration or extension (each page's navigation shows the whole book), and a
+    # reading order, configuration, extension or static file (each page's navigation shows the whole book), and a
     # previous Sphinx run that failed (a page whose reference was broken then is fixed by a
     # change elsewhere, and would keep the broken link).
     structure = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     structure.update((root / "_toc.yml").read_bytes())
-    for extension in sorted((root / "tools").glob("*.py")):  # our Sphinx extensions shape every page
-        structure.update(extension.read_bytes())
+    for path in sorted((root / "tools").glob("*.py")) + source_files(root / "_static"):
+        structure.update(path.read_bytes())  # our extensions, CSS and scripts shape every page
     structure_stamp = paths.build / ".structure"
     same = structure_stamp.is_file() and structure_stamp.read_text() == structure.hexdigest()
     structure_stamp.unlink(missing_ok=True)  # kept only while the last Sphinx run succeeded

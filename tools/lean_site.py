@@ -239,9 +239,11 @@ FIXES = [
     # script later sets "light" or "dark": every element's style is computed twice (on a long
     # chapter, a full recalculation of 12,000 elements in the middle of loading). Resolve the
     # theme at once from the mode, as the theme's script does; it then finds nothing to change.
-    (r'(document\.documentElement\.dataset\.theme = )localStorage\.getItem\("theme"\) \|\| "\w+";',
-     r'\1(m => m === "auto" ? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light")'
-     r' : m)(document.documentElement.dataset.mode);'),
+    (
+        r'(document\.documentElement\.dataset\.theme = )localStorage\.getItem\("theme"\) \|\| "\w+";',
+        r'\1(m => m === "auto" ? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light")'
+        r" : m)(document.documentElement.dataset.mode);",
+    ),
     # three identical viewport tags (Sphinx, pydata theme, book theme): keep the first
     (r'(<meta name="viewport"[^>]*>)((?:\s*<meta name="viewport"[^>]*>)+)', r"\1"),
 ]
