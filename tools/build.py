@@ -515,9 +515,10 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
         raise BuildError("\n".join(lines))
 
     # Sphinx rewrites only the pages whose sources changed. Two cases need every page: a new
-    # reading order, configuration, extension or static file (each page's navigation shows the whole book), and a
-    # previous Sphinx run that failed (a page whose reference was broken then is fixed by a
-    # change elsewhere, and would keep the broken link).
+    # reading order, configuration, extension or static file (each page's navigation shows
+    # the whole book and links the static bundle), and a previous Sphinx run that failed (a
+    # page whose reference was broken then is fixed by a change elsewhere, and would keep the
+    # broken link).
     structure = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     structure.update((root / "_toc.yml").read_bytes())
     for path in sorted((root / "tools").glob("*.py")) + source_files(root / "_static"):
