@@ -185,8 +185,12 @@ def icons_css(used, table) -> str:
 # --------------------------------------------------------------------------- every page
 
 
+WRITTEN: set[str] = set()  # the pages Sphinx writes in this build (an edit rewrites only a few)
+
+
 def page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Drop Thebe and MathJax scripts and duplicates; add a meta description."""
+    WRITTEN.add(pagename)
     seen = set()
     scripts = []
     for script in context.get("script_files", []):
@@ -466,6 +470,8 @@ def build_finished(app: Sphinx, exception) -> None:
         subset_icon_fonts(out)
     used = site_classes(pages, out)
     for page in pages:
+        if page.relative_to(out).with_suffix("").as_posix() not in WRITTEN:
+            continue  # fixed and bundled when it was written; Sphinx left it alone this time
         html = size_images(page, fix_html(page.read_text(), search_page=page == out / "search.html"))
         page.write_text(bundle_css(page, html, out, used))
     for name in UNUSED:
