@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,11 +31,13 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script beside build.py, not in the book
+import build as book  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 TARGETS = {"bytes": 400_000, "performance": 0.95, "accessibility": 1.0, "best-practices": 1.0, "seo": 1.0}
-SOURCES = ["_config.yml", "_toc.yml", "book", "code", "tools", "_static", "notebooks"]
 
 
 def chapters() -> list[str]:
@@ -53,14 +54,7 @@ def build(root: Path) -> Path:
 
 def default_copy(dest: Path) -> Path:
     """The book as a default Jupyter Book 1 build: without this site's lean_site and KaTeX."""
-    dest.mkdir(parents=True)
-    for name in SOURCES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif src.is_file():
-            shutil.copy2(src, dest / name)
-    shutil.copytree(ROOT / "_build" / ".jupyter_cache", dest / "_build" / ".jupyter_cache")
+    book.copy_book(dest, ROOT, cache=True)  # the executed chapters too: nothing runs again
     config = yaml.safe_load((dest / "_config.yml").read_text())
     sphinx = config["sphinx"]
     sphinx["extra_extensions"] = [e for e in sphinx["extra_extensions"] if e != "sphinxcontrib.katex"]
