@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+import build
 import pytest
 import yaml
 from conftest import ROOT, copy_book, run_build
@@ -28,20 +29,7 @@ PHONE = {"width": 390, "height": 844}
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-def toc_docnames(node) -> list[str]:
-    found = []
-    if isinstance(node, dict):
-        found += [node[k] for k in ("root", "file") if k in node]
-        for value in node.values():
-            if isinstance(value, (list, dict)):
-                found += toc_docnames(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += toc_docnames(item)
-    return found
-
-
-CHAPTERS = toc_docnames(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+CHAPTERS = build.toc_docnames(ROOT)  # the reading order, as the build reads it
 PAGES = [f"{doc}.html" for doc in CHAPTERS] + ["search.html", "genindex.html"]
 
 
