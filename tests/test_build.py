@@ -72,6 +72,12 @@ def test_a_missing_cross_reference_target(book_copy):
     assert re.search(r"book/index\.md:\d*:? WARNING: .*no-such-label", out), out
 
 
+def test_a_formula_katex_cannot_parse(book_copy):
+    append(book_copy / "book" / "agenda.md", "\nA broken formula: $\\frac{1}{$.\n")
+    out = failed(run_build(book_copy))
+    assert re.search(r"book/agenda\.md:\d+: KaTeX cannot typeset `\\frac\{1\}\{`", out), out[-2000:]
+
+
 def test_a_missing_image(book_copy):
     append(book_copy / "book" / "index.md", "\n![A figure that is not there](no-such-image.png)\n")
     out = failed(run_build(book_copy))
@@ -161,6 +167,9 @@ def test_the_cache_reruns_exactly_what_changed(mini_book):
     # On a cold cache, chapters run at the same time (all stale ones at once): their cells' time spans overlap.
     spans = [tuple(map(float, (mini_book / f"{n}.times").read_text().split())) for n in "ab"]
     assert max(s[0] for s in spans) < min(s[1] for s in spans), f"chapters ran one after the other: {spans}"
+    # ... and Sphinx does not wait for them: it read the page without code while they still ran.
+    read = (mini_book / "_build/.doctrees/book/index.doctree").stat().st_mtime
+    assert read < max(s[1] for s in spans), f"Sphinx read index at {read}, after the chapters ended: {spans}"
 
     # A prose edit re-executes nothing, and the page shows the new prose.
     path = mini_book / a

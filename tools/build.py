@@ -10,8 +10,8 @@ Why not plain ``jupyter-book build``? Three things it cannot do on its own:
    Here each chapter's key also holds a hash of the package when the chapter imports it, and a
    chapter is executed again exactly when its key changes. The executed notebook is stored in
    the same jupyter-cache that myst-nb reads (``execute_notebooks: cache``), so Sphinx never
-   executes anything itself, and a stamp file per chapter tells Sphinx to re-read it
-   (``tools/sphinx_stamps.py``).
+   executes anything itself; Sphinx runs beside the kernels and reads each chapter again once it
+   is stored (``tools/sphinx_pending.py``).
 2. **Errors that name the chapter and cell.** A failing cell stops the build with one short
    message: the chapter file, the cell's number, line and first line of code, the error, and
    where the full traceback was saved. Any Sphinx warning fails the build too (``-W
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,6 +263,8 @@ async def execute(chapter: Chapter, paths: Paths, timeout: int, threads: int) ->
         chapter.error, chapter.report = describe_failure(chapter, current["index"], err, timeout, paths)
     finally:
         chapter.seconds = time.perf_counter() - start
+        if client.kc is not None:  # nbclient leaves the client of a kernel manager it does not own running
+            client.kc.stop_channels()
         if km.has_kernel:
             await km.shutdown_kernel(now=True)
         shutil.rmtree(sockets, ignore_errors=True)
@@ -321,7 +325,7 @@ def cached(chapter: Chapter, paths: Paths, manifest: dict) -> bool:
     return (paths.stamps / f"{chapter.docname}.stamp").is_file()
 
 
-async def run_all(chapters: list[Chapter], paths: Paths, jobs: int, timeout: int) -> None:
+async def run_all(chapters: list[Chapter], paths: Paths, jobs: int, timeout: int, manifest: dict, schedule) -> None:
     limit = asyncio.Semaphore(jobs)
     # One thread per kernel: the chapters' tensors are small, and torch's thread pool makes them
     # several times slower on a busy machine (1,000 full-batch steps: 0.5 s on 1 thread, 4 s on 2).
@@ -332,9 +336,31 @@ async def run_all(chapters: list[Chapter], paths: Paths, jobs: int, timeout: int
             print(f"  executing {chapter.rel} ...", flush=True)
             await execute(chapter, paths, timeout, threads)
             print(f"  {chapter.status:>8} {chapter.rel} in {chapter.seconds:.1f} s", flush=True)
+        if chapter.status == "executed":
+            store(chapter, paths)
+            manifest[chapter.docname] = {"key": chapter.key, "seconds": round(chapter.seconds, 2), "at": time.time()}
+        schedule.done(chapter.docname, ok=chapter.status == "executed")  # Sphinx may read it now
 
-    # Longest first (by last known time), so the slowest chapter does not start last.
     await asyncio.gather(*(one(c) for c in chapters))
+
+
+class SphinxThread(threading.Thread):
+    """``sphinx_build`` beside the kernels: it reads each chapter as soon as it is stored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(name="sphinx", daemon=True)  # daemon: Ctrl-C during execution ends the build
+        self.args, self.kwargs, self.error = args, kwargs, None
+
+    def run(self) -> None:
+        try:
+            sphinx_build(*self.args, **self.kwargs)
+        except BaseException as err:  # handed to the main thread by result()
+            self.error = err
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 # --------------------------------------------------------------------------- sphinx
@@ -508,33 +534,6 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
         else:
             stale.append(chapter)
 
-    # Every stale chapter at once (up to 4 per core), each kernel on one torch thread: the
-    # operating system shares the cores, so the longest chapter starts at once instead of
-    # waiting for a free slot, which matters most on a cold cache where no timings are known.
-    # Measured on 2 cores: a cold build of 6 chapters took 19 s this way, 27 s two at a time.
-    jobs = jobs or min(max(len(stale), 1), 4 * (os.cpu_count() or 1))
-    timeout = int(config.get("execute", {}).get("timeout", 600))
-    if stale:
-        print(
-            f"Executing {len(stale)} of {sum(1 for c in chapters if c.cells)} chapters ({min(jobs, len(stale))} at a time):"
-        )
-        stale.sort(key=lambda c: -manifest.get(c.docname, {}).get("seconds", 1e9))
-        asyncio.run(run_all(stale, paths, jobs, timeout))
-    for chapter in stale:
-        if chapter.status == "executed":
-            store(chapter, paths)
-            manifest[chapter.docname] = {"key": chapter.key, "seconds": round(chapter.seconds, 2), "at": time.time()}
-    paths.cache.mkdir(parents=True, exist_ok=True)
-    manifest_path.write_text(json.dumps(manifest, indent=1))
-    write_report(chapters, paths)
-
-    failed = [c for c in chapters if c.status == "failed"]
-    if failed:
-        lines = [f"\nBUILD FAILED: {len(failed)} chapter(s) raised an error; the site was not built."]
-        for c in failed:
-            lines += [f"  {c.rel}, {c.error}", f"    full traceback: {c.report.relative_to(root)}"]
-        raise BuildError("\n".join(lines))
-
     # Sphinx rewrites only the pages whose sources changed. Two cases need every page: a new
     # reading order, configuration, extension or static file (each page's navigation shows
     # the whole book and links the static bundle), and a previous Sphinx run that failed (a
@@ -547,16 +546,66 @@ def build(root: Path = ROOT, jobs: int | None = None, force: bool = False) -> in
     structure_stamp = paths.build / ".structure"
     same = structure_stamp.is_file() and structure_stamp.read_text() == structure.hexdigest()
     structure_stamp.unlink(missing_ok=True)  # kept only while the last Sphinx run succeeded
-    if force or not same:
+    fresh = force or not same
+    if fresh:
         shutil.rmtree(paths.html, ignore_errors=True)  # no page of a removed chapter survives
-    sphinx_build(paths, config, fresh=force or not same)
+
+    if stale:
+        execute_with_sphinx(stale, chapters, paths, config, fresh, manifest, jobs)
+    else:
+        write_report(chapters, paths, manifest)
+        sphinx_build(paths, config, fresh=fresh)
     structure_stamp.write_text(structure.hexdigest())
     stamp.write_text(finger)
     print(f"\nSite: {index}")
     return 0
 
 
-def write_report(chapters: list[Chapter], paths: Paths) -> None:
+def execute_with_sphinx(stale, chapters, paths, config, fresh, manifest, jobs) -> None:
+    """Execute the stale chapters while Sphinx reads every other page, then the chapters as
+    they finish (tools/sphinx_pending.py): the tail of a cold build, when the longest chapter
+    runs alone, no longer leaves a core idle."""
+    import sphinx_pending
+
+    # Every stale chapter at once (up to 4 per core), each kernel on one torch thread: the
+    # operating system shares the cores, so the longest chapter starts at once instead of
+    # waiting for a free slot, which matters most on a cold cache where no timings are known.
+    # Measured on 2 cores: a cold build of 6 chapters took 19 s this way, 27 s two at a time.
+    jobs = jobs or min(len(stale), 4 * (os.cpu_count() or 1))
+    timeout = int(config.get("execute", {}).get("timeout", 600))
+    total = sum(1 for c in chapters if c.cells)
+    print(f"Executing {len(stale)} of {total} chapters ({min(jobs, len(stale))} at a time):")
+    # Expected to finish first first (by last known time; unknown ones in reading order), which
+    # is also the order Sphinx reads them in.
+    stale.sort(key=lambda c: manifest.get(c.docname, {}).get("seconds", 0.0))
+    schedule = sphinx_pending.Schedule([c.docname for c in stale])
+    sphinx_pending.SCHEDULE = schedule
+    sphinx = SphinxThread(paths, config, fresh=fresh)
+    sphinx.start()
+    try:
+        asyncio.run(run_all(stale, paths, jobs, timeout, manifest, schedule))
+    finally:
+        write_report(chapters, paths, manifest)
+        schedule.finish()  # the report is written; a failed chapter stops Sphinx where it waits
+    failed = [c for c in chapters if c.status == "failed"]
+    try:
+        sphinx.result()
+    except BuildError:
+        if not failed:
+            raise
+    finally:
+        sphinx_pending.SCHEDULE = None
+    if failed:
+        lines = [f"\nBUILD FAILED: {len(failed)} chapter(s) raised an error; the site was not built."]
+        for c in failed:
+            lines += [f"  {c.rel}, {c.error}", f"    full traceback: {c.report.relative_to(paths.root)}"]
+        raise BuildError("\n".join(lines))
+
+
+def write_report(chapters: list[Chapter], paths: Paths, manifest: dict) -> None:
+    """The cache's manifest (each chapter's key and last execution time) and the execution report."""
+    paths.cache.mkdir(parents=True, exist_ok=True)
+    (paths.cache / "manifest.json").write_text(json.dumps(manifest, indent=1))
     paths.reports.mkdir(parents=True, exist_ok=True)
     report = [
         {"chapter": c.rel, "status": c.status, "seconds": round(c.seconds, 2), "code_cells": c.cells} for c in chapters
@@ -579,4 +628,11 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Leave without tearing the interpreter down object by object (Sphinx's environment and
+    # the rest: 0.3 s of a build), once the exit handlers (KaTeX's node server, temporary
+    # folders, logging) have run and the output is flushed; everything is written by now.
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -217,8 +217,6 @@ def write(root: Path = ROOT) -> list[str]:
 
 def relink_launch_buttons(app, pagename, templatename, context, doctree):
     """Point Colab and Binder at the page's copy in notebooks/ (the theme links the .md)."""
-    if context.get("ipynb_source"):
-        write_executed_download(app, pagename, context["ipynb_source"])
     buttons = context.get("header_buttons", [])
     launch = next((b for b in buttons if b.get("label") == "launch-buttons"), None)
     if launch is None:
@@ -235,26 +233,33 @@ def relink_launch_buttons(app, pagename, templatename, context, doctree):
             button["url"] = re.sub(r"(\?urlpath=[^/]+/tree/).*$", rf"\g<1>{target}", button["url"])
 
 
-def write_executed_download(app, pagename, ipynb_source):
+def write_executed_download(app, doctree):
     """Make the download button's .ipynb carry the outputs of the build.
 
-    The theme offers the notebook myst-nb wrote, but in cache mode myst-nb writes the
-    notebook it read, not the one it merged with the cached outputs; so merge them here.
+    The theme offers a copy of the notebook myst-nb wrote to ``_build/jupyter_execute/``, but in
+    cache mode myst-nb writes the notebook it read, not the one it merged with the cached
+    outputs; so rewrite it, merged, right after myst-nb has read the page (while reading, which
+    can overlap the execution of other chapters, rather than while writing, which cannot).
     """
     from build import Chapter, read_notebook
     from jupyter_cache import get_cache
 
-    path = Path(app.env.doc2path(pagename))
-    notebook = read_notebook(Chapter(pagename, path, path.read_text(encoding="utf8")))
+    docname = app.env.docname
+    written = Path(app.env.mystnb_config.output_folder, *f"{docname}.ipynb".split("/"))
+    if not written.is_file():
+        return  # not a notebook page
+    path = Path(app.env.doc2path(docname))
+    notebook = read_notebook(Chapter(docname, path, path.read_text(encoding="utf8")))
     try:
         _, notebook = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(notebook)
     except KeyError:
         return  # no code cells, so nothing was executed
     notebook.metadata.pop("source_map", None)
-    (Path(app.outdir) / "_sources" / ipynb_source).write_text(nbformat.writes(notebook), encoding="utf8")
+    written.write_text(nbformat.writes(notebook), encoding="utf8")
 
 
 def setup(app):
+    app.connect("doctree-read", write_executed_download)
     app.connect("html-page-context", relink_launch_buttons, priority=502)  # after the theme's (501)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

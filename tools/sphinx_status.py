@@ -1,11 +1,13 @@
 """The ``{build-status}`` directive: the table on book/status.md.
 
-It renders ``_build/reports/execution.json``, which tools/build.py writes before Sphinx runs:
-each chapter's code cells, whether its outputs were executed in this build or came from the
-cache, and how long its execution took. Below it, the versions of the tools that built the
-site, read with importlib.metadata from the environment that ran the build (the chapters'
-kernels run in the same environment). The page notes the report as a dependency, so Sphinx
-re-reads it whenever the report changes.
+It renders ``_build/reports/execution.json``, which tools/build.py writes once every chapter
+has executed. Sphinx may be running by then (tools/sphinx_pending.py), so pages that show the
+table are read last, and the directive waits for the report. For each chapter the table gives
+its code cells, whether its outputs were executed in this build or came from the cache, and
+how long its execution took. Below it, the versions of the tools that built the site, read
+with importlib.metadata from the environment that ran the build (the chapters' kernels run in
+the same environment). The page notes the report as a dependency, so Sphinx re-reads it
+whenever the report changes, and whenever chapters are executing (it is about to change).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import sphinx_pending
 from sphinx.util.docutils import SphinxDirective
 
 PACKAGES = ["torch", "torchvision", "jupyter-book", "myst-nb", "sphinx"]
@@ -42,6 +45,8 @@ class BuildStatus(SphinxDirective):
     """Two tables: one row per chapter from the execution report, then the tool versions."""
 
     def run(self):
+        if sphinx_pending.SCHEDULE is not None:
+            sphinx_pending.SCHEDULE.wait_all()  # the report is written once every chapter has finished
         report = Path(self.env.srcdir) / "_build" / "reports" / "execution.json"
         if not report.is_file():
             raise self.error(f"{report} does not exist: build the book with `make html` (tools/build.py)")
@@ -58,6 +63,24 @@ class BuildStatus(SphinxDirective):
         return self.parse_text_to_nodes(text)
 
 
+def shows_status(env, docname: str) -> bool:
+    return "{build-status}" in Path(env.doc2path(docname)).read_text(encoding="utf8")
+
+
+def outdated(app, env, added, changed, removed):
+    if sphinx_pending.SCHEDULE is None:
+        return []
+    return [d for d in env.found_docs if shows_status(env, d)]
+
+
+def read_last(app, env, docnames: list[str]) -> None:
+    if sphinx_pending.SCHEDULE is not None:
+        docnames.sort(key=lambda d: shows_status(env, d))
+
+
 def setup(app):
+    app.setup_extension("sphinx_pending")
     app.add_directive("build-status", BuildStatus)
+    app.connect("env-get-outdated", outdated)
+    app.connect("env-before-read-docs", read_last, priority=600)  # after sphinx_pending's order
     return {"parallel_read_safe": True, "parallel_write_safe": True}
