@@ -358,7 +358,7 @@ WORD = re.compile(r"[\w-]+")
 NESTED_RULES = {"media", "supports", "container", "layer", "document"}
 
 
-def site_classes(pages: list[Path], out: Path) -> set[str]:
+def site_classes(pages: list[Path], out: Path) -> Used:
     """Every class a page can carry: those in its HTML, plus every word in the site's scripts.
 
     Scripts add classes at run time (Bootstrap's ``show``, the theme's ``scrolled``...); any
@@ -366,7 +366,7 @@ def site_classes(pages: list[Path], out: Path) -> set[str]:
     never one too few.
     """
     used = {c for page in pages for attr in CLASS_ATTR.findall(page.read_text()) for c in attr.split()}
-    return used | {w for js in (out / "_static").rglob("*.js") for w in WORD.findall(js.read_text())}
+    return Used(used | {w for js in (out / "_static").rglob("*.js") for w in WORD.findall(js.read_text())})
 
 
 def selector_classes(tokens) -> list[str]:
@@ -412,10 +412,20 @@ def prune_css(css: str, used: set[str]) -> str:
     return prune(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
 
 
-def pruned_css(css: str, used: set[str], cache: Path) -> str:
+class Used(set):
+    """The classes in use (``site_classes``), with a digest for cache keys, computed once."""
+
+    @property
+    def digest(self) -> bytes:
+        if not hasattr(self, "_digest"):
+            self._digest = hashlib.sha256(" ".join(sorted(self)).encode()).digest()
+        return self._digest
+
+
+def pruned_css(css: str, used: Used, cache: Path) -> str:
     """``prune_css``, remembered on disk: parsing the theme's 580 KB takes about a second, and
     most pages (and most rebuilds) ask for the same stylesheets with the same classes in use."""
-    key = hashlib.sha256(css.encode() + b"\0" + " ".join(sorted(used)).encode()).hexdigest()[:24]
+    key = hashlib.sha256(css.encode() + b"\0" + used.digest).hexdigest()[:24]
     path = cache / f"{key}.css"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -423,7 +433,7 @@ def pruned_css(css: str, used: set[str], cache: Path) -> str:
     return path.read_text()
 
 
-def bundle_css(page: Path, html: str, out: Path, used: set[str]) -> str:
+def bundle_css(page: Path, html: str, out: Path, used: Used) -> str:
     """One stylesheet per page instead of thirteen: each blocked the first paint for a round trip.
 
     The page's stylesheets are concatenated in order into ``_static/bundle-<hash>.css`` (pages
