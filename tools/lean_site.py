@@ -335,6 +335,65 @@ def subset_icon_fonts(out: Path) -> None:
             font.unlink()
 
 
+HIGHLIGHT_SELECTOR = re.compile(r'^(?:html\[data-theme="(?P<theme>[\w-]+)"\]\s+)?\.highlight(?:\s+\.(?P<cls>[\w-]+))?$')
+
+
+def plain_code_classes(out: Path) -> set[str]:
+    """Pygments token classes drawn exactly like the code around them, in every colour theme.
+
+    Pygments wraps every token in a span, whether or not the style colours it: in this theme's
+    styles a name (``n``) or a bracket (``p``) has the colour of the code block itself, and
+    those spans are about a seventh of a long chapter's DOM (more elements to style and lay out
+    on a phone) for no visible difference. A class counts as plain when each theme's rule for
+    it sets only ``color``, to that theme's code colour, and no other stylesheet has a rule
+    for it aimed at code blocks (a selector that mentions ``highlight`` or ``pre``).
+    """
+    import tinycss2
+
+    rules: dict[tuple[str, str], dict[str, str]] = {}
+    for rule in tinycss2.parse_stylesheet((out / "_static" / "pygments.css").read_text(), True, True):
+        if rule.type != "qualified-rule":
+            continue
+        declarations = {
+            d.lower_name: tinycss2.serialize(d.value).strip().lower()
+            for d in tinycss2.parse_declaration_list(rule.content, True, True)
+            if d.type == "declaration"
+        }
+        for selector in tinycss2.serialize(rule.prelude).split(","):
+            match = HIGHLIGHT_SELECTOR.match(selector.strip())
+            if match:
+                key = (match["theme"] or "", match["cls"] or "")
+                rules[key] = {**rules.get(key, {}), **declarations}
+    themes = {theme for theme, cls in rules if not cls}
+    if not themes:
+        return set()
+    plain = {
+        cls
+        for cls in {cls for _, cls in rules if cls}
+        if all(rules.get((t, cls), {}).items() <= {("color", rules[(t, "")].get("color"))} for t in themes)
+    }
+    for css in (out / "_static").rglob("*.css"):
+        if css.name == "pygments.css" or css.name.startswith("bundle-"):
+            continue
+        for selector in re.findall(r"[^{}]*\{", re.sub(r"/\*.*?\*/", "", css.read_text(), flags=re.S)):
+            if "highlight" in selector or "pre" in selector:  # a rule aimed at code blocks
+                plain -= {cls for cls in plain if re.search(rf"\.{re.escape(cls)}(?![\w-])", selector)}
+    return plain
+
+
+def unwrap_plain_tokens(html: str, plain: set[str]) -> str:
+    """``<span class="n">softmax</span>`` becomes ``softmax`` when ``n`` is plain."""
+    if not plain:
+        return html
+    pattern = re.compile(rf'<span class="(?:{"|".join(map(re.escape, sorted(plain)))})">([^<]*)</span>')
+    return re.sub(
+        r'(<div class="highlight"><pre>)(.*?)(</pre>)',
+        lambda m: m[1] + pattern.sub(r"\1", m[2]) + m[3],
+        html,
+        flags=re.S,
+    )
+
+
 STYLESHEET = re.compile(r'\s*<link\b(?=[^>]*\brel="stylesheet")[^>]*\bhref="([^"?]+)(?:\?[^"]*)?"[^>]*>')
 CSS_URL = re.compile(r'url\(\s*(["\']?)(?!data:|https?:|/|#)([^)"\']+)\1\s*\)')
 
@@ -478,12 +537,14 @@ def build_finished(app: Sphinx, exception) -> None:
     copy_katex_css(out)
     if (out / FONTS).is_dir() and any((out / FONTS).glob("*.ttf")):
         subset_icon_fonts(out)
-    used = site_classes(pages, out)
-    for page in pages:
-        if page.relative_to(out).with_suffix("").as_posix() not in WRITTEN:
-            continue  # fixed and bundled when it was written; Sphinx left it alone this time
+    written = [page for page in pages if page.relative_to(out).with_suffix("").as_posix() in WRITTEN]
+    plain = plain_code_classes(out) if (out / "_static" / "pygments.css").is_file() else set()
+    for page in written:  # the others were fixed and bundled when they were written
         html = size_images(page, fix_html(page.read_text(), search_page=page == out / "search.html"))
-        page.write_text(bundle_css(page, html, out, used))
+        page.write_text(unwrap_plain_tokens(html, plain))
+    used = site_classes(pages, out)
+    for page in written:
+        page.write_text(bundle_css(page, page.read_text(), out, used))
     for name in UNUSED:
         path = out / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
