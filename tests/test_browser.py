@@ -156,6 +156,14 @@ def check_math(v, text):
     assert all(math), f"{math.count(False)} math element(s) not typeset"
     if re.search(r"\$[^$\s]|\{math\}", text):
         assert math, "the chapter has math but the page shows none"
+    # Screen readers read the MathML copy of each formula (the HTML copy is aria-hidden): every
+    # formula a reader can reach (not in a folded solution) must be math in the accessibility tree.
+    reachable = v.page.evaluate(
+        "[...document.querySelectorAll('.katex')].filter(k => k.checkVisibility({visibilityProperty: true, checkVisibilityCSS: true})).length"
+    )
+    tree = v.page.context.new_cdp_session(v.page).send("Accessibility.getFullAXTree")["nodes"]
+    exposed = sum(1 for n in tree if not n.get("ignored") and n.get("role", {}).get("value") in ("math", "MathMLMath"))
+    assert exposed == reachable, f"{reachable} formulas on the page, {exposed} in the accessibility tree"
 
 
 def check_images(v, text):
