@@ -75,3 +75,18 @@ def test_the_built_pages_carry_no_invisible_token_spans(built_site):
     spans = {c for block in blocks for c in re.findall(r'<span class="([^"]+)">', block)}
     assert not spans & plain, f"invisible spans left: {spans & plain}"
     assert "o" in spans, "operators lost their colour"
+
+
+def test_the_cut_down_katex_fonts_keep_every_character_the_formulas_draw(built_site):
+    from fontTools.ttLib import TTFont
+
+    pages = [p for p in built_site.rglob("*.html") if "_static" not in p.parts]
+    chars = {ord(c) for c in lean_site.katex_characters(pages)}
+    assert {ord("k"), ord("∑"), ord("=")} <= chars, "the site's formulas are missing from the pages"
+    shipped = sorted((built_site / "_static" / "katex" / "fonts").glob("*.woff2"))
+    assert len(shipped) == len(list((lean_site.KATEX / "fonts").glob("*.woff2")))
+    for font in shipped:
+        original = TTFont(lean_site.KATEX / "fonts" / font.name).getBestCmap()
+        cut = TTFont(font).getBestCmap()
+        assert chars & original.keys() <= cut.keys(), f"{font.name} lost {chars & original.keys() - cut.keys()}"
+        assert len(cut) < len(original), f"{font.name} was not cut down"
