@@ -4,10 +4,15 @@
     python tools/bench_site.py --no-default   # only this site, not the default build too
 
 Both sites are served by ``tools/site_server.py --gzip`` on 127.0.0.1 (text compressed, as
-GitHub Pages does) and each chapter page is measured (median of 3 runs) by Lighthouse (npm ``lighthouse``, its
+GitHub Pages does) and each chapter page is measured by Lighthouse (npm ``lighthouse``, its
 default mobile profile: emulated phone, simulated slow 4G and 4x CPU slowdown) in Debian's
-Chromium (``CHROME_PATH``). Bytes and requests are Lighthouse's own counts of what the page
-transferred (``total-byte-weight``, ``network-requests``).
+Chromium (``CHROME_PATH``). Each page is measured 5 times and the run with the median
+performance score is kept: Lighthouse's own guidance (docs/variability.md in its repository)
+is that the median of 5 runs is about twice as stable as one run, and on this 2-core machine,
+where Chromium and Lighthouse share the cores, single runs of one page spread over 0.06.
+The table also gives the lowest and highest score of the 5 runs. Bytes and requests are
+Lighthouse's own counts of what the page transferred (``total-byte-weight``,
+``network-requests``).
 
 "default" is the same book built as plain Jupyter Book 1 would: a copy without
 ``tools/lean_site.py`` and sphinxcontrib-katex (so MathJax from its CDN, fontawesome.js, Thebe),
@@ -109,18 +114,20 @@ def measure(name: str, site: Path, pages: list[str], chrome: str, runs: int) -> 
     with served(site) as url:
         for page in pages:
             results = sorted((lighthouse(url + page, chrome) for _ in range(runs)), key=lambda r: r["performance"])
-            rows.append({"site": name, "page": page, **results[len(results) // 2]})
+            spread = {"lowest": results[0]["performance"], "highest": results[-1]["performance"]}
+            rows.append({"site": name, "page": page, **results[len(results) // 2], **spread})
             print(f"  {name} {page}: performance {[r['performance'] for r in results]}", file=sys.stderr)
     return rows
 
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| site | page | bytes | requests | performance | accessibility | best practices | SEO |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| site | page | bytes | requests | performance | (lowest–highest) | accessibility | best practices | SEO |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         scores = " | ".join(f"{r[c]:.2f}" for c in CATEGORIES)
+        scores = scores.replace(" | ", f" | {r['lowest']:.2f}–{r['highest']:.2f} | ", 1)
         lines.append(f"| {r['site']} | {r['page']} | {r['bytes']:,} | {r['requests']} | {scores} |")
     return "\n".join(lines)
 
@@ -128,7 +135,7 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-default", action="store_true", help="skip the default Jupyter Book build")
-    parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page (the median is kept)")
+    parser.add_argument("--runs", type=int, default=5, help="Lighthouse runs per page (the median is kept)")
     parser.add_argument("pages", nargs="*", help="pages to measure, e.g. book/index.html (default: every chapter)")
     args = parser.parse_args()
     chrome = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
