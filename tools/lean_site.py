@@ -6,9 +6,9 @@ extension (``local_extensions`` in ``_config.yml``) fixes that site-wide, for ev
 
 - **Math pre-rendered, no CDN.** sphinxcontrib-katex with ``katex_prerender`` turns every
   formula into HTML at build time, running npm's ``katex`` (pinned in package-lock.json) under
-  node. Pages ship no math JavaScript, only KaTeX's CSS and the woff2 fonts their formulas use,
+  node. Pages ship no math JavaScript, only KaTeX's CSS and the fonts their formulas use,
   from ``node_modules/katex``, cut down to the characters the site's formulas contain
-  (``subset_katex_fonts``: 108 KB to 34 KB for the six fonts the softmax chapter needs).
+  (``katex_fonts``: 108 KB to 41 KB for the six fonts the softmax chapter needs).
   (Vendoring MathJax instead would add ~1 MB of JavaScript that typesets in the reader's
   browser on every visit.)
 - **Icons without fontawesome.js.** The theme loads a 1.49 MB script to draw about ten icons.
@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
 import shutil
-from html import escape
-from html.parser import HTMLParser
+import subprocess
+import sys
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import quote
 
@@ -114,86 +114,113 @@ def katex_server_of_this_process(cls):
 
 
 def copy_katex_css(outdir: Path) -> None:
-    """KaTeX's CSS, pointing at woff2 fonts only (every browser we support reads woff2)."""
+    """KaTeX's CSS, pointing at the cut-down woff fonts ``subset_katex_fonts`` writes."""
     dest = outdir / "_static" / "katex"
     (dest / "fonts").mkdir(parents=True, exist_ok=True)
     css = (KATEX / "katex.min.css").read_text()
-    css = re.sub(r',url\(fonts/[^)]+\.woff\) format\("woff"\),url\(fonts/[^)]+\.ttf\) format\("truetype"\)', "", css)
-    if ".woff)" in css or ".ttf)" in css:
+    css, n = re.subn(
+        r'url\(fonts/([^)]+)\.woff2\) format\("woff2"\),url\(fonts/[^)]+\.woff\) format\("woff"\),'
+        r'url\(fonts/[^)]+\.ttf\) format\("truetype"\)',
+        r'url(fonts/\1.woff) format("woff")',
+        css,
+    )
+    if n != len(list((KATEX / "fonts").glob("*.woff2"))) or ".woff2" in css or ".ttf" in css:
         raise ExtensionError("KaTeX's CSS changed shape: update copy_katex_css in tools/lean_site.py")
     (dest / "katex.min.css").write_text(css)
 
 
-class KatexText(HTMLParser):
-    """The characters inside KaTeX's visible HTML (``.katex-html``): what its fonts draw."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.depth, self.chars = 0, set()
-
-    def handle_starttag(self, tag, attrs):
-        if self.depth:
-            self.depth += tag not in VOID_TAGS
-        elif "katex-html" in (dict(attrs).get("class") or "").split():
-            self.depth = 1
-
-    def handle_endtag(self, tag):
-        if self.depth:
-            self.depth -= 1
-
-    def handle_data(self, data):
-        if self.depth:
-            self.chars.update(data)
+KATEX_HTML = re.compile(r'<span class="katex-html" aria-hidden="true">(.*)', re.S)
+TAG = re.compile(r"<[^>]*>")
 
 
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+def note_katex_characters(app: Sphinx, doctree) -> None:
+    """Per page, in the environment: the characters KaTeX's HTML draws with its fonts.
+
+    The formulas are rendered with the very calls the HTML writer makes (tools/sphinx_pending.py
+    remembers them, so nothing is rendered twice); the MathML copy is left out, as the browser
+    draws it with its own math font.
+    """
+    if app.builder.format != "html" or not getattr(app.config, "katex_prerender", False):
+        return
+    from sphinxcontrib import katex
+
+    chars = set()
+    for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
+        latex = katex.get_latex(node)
+        # as html_visit_displaymath and html_visit_math call it
+        display = isinstance(node, nodes.math_block)
+        html = katex.render_latex(latex, {"displayMode": True}) if display else katex.render_latex(latex)
+        match = KATEX_HTML.search(html)
+        chars.update(unescape(TAG.sub("", match.group(1))) if match else "")
+    if not hasattr(app.env, "katex_characters"):
+        app.env.katex_characters = {}
+    app.env.katex_characters[app.env.docname] = "".join(sorted(chars))
 
 
-def katex_characters(pages: list[Path]) -> set[str]:
-    parser = KatexText()
-    for page in pages:
-        parser.feed(page.read_text())
-    parser.close()
-    return parser.chars
+def purge_katex_characters(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "katex_characters", {}).pop(docname, None)
 
 
-def subset_katex_fonts(out: Path, pages: list[Path]) -> None:
-    """KaTeX's woff2 fonts cut down to the characters the site's formulas use.
+def merge_katex_characters(app: Sphinx, env, docnames, other) -> None:
+    if not hasattr(env, "katex_characters"):
+        env.katex_characters = {}
+    env.katex_characters.update({d: c for d, c in getattr(other, "katex_characters", {}).items() if d in docnames})
+
+
+def katex_fonts(out: Path, env) -> tuple[dict | None, callable]:
+    """KaTeX's fonts cut down to the characters the site's formulas use: (a job for
+    tools/subset_fonts.py, or None when the fonts are cached; a function that installs them).
 
     The fonts are on the way to the first paint of any page with math (the browser asks for
     them while laying the page out), and KaTeX ships whole alphabets: 20 fonts, 108 KB for the
-    six a long chapter needs. Each font keeps every character that occurs in any page's
-    ``.katex-html`` (the same set for all, so no font misses a character some formula draws
-    with it); the rest of the site's pages share the result. Remembered in
+    six a long chapter needs. Each font keeps every character any page's formulas draw (the
+    same set for all, so no font misses a character some formula draws with it). They are
+    written as woff, not woff2: brotli would make them 20% smaller (34 KB instead of 41 KB for
+    those six) but costs 0.4 s of a build and one more dependency. Remembered in
     ``_build/.katex_fonts`` under a hash of the characters and of KaTeX's fonts.
     """
-    from fontTools import subset
-
-    chars = "".join(sorted(katex_characters(pages)))
-    sources = sorted((KATEX / "fonts").glob("*.woff2"))
+    chars = "".join(sorted(set("".join(getattr(env, "katex_characters", {}).values()))))
+    sources = sorted((KATEX / "fonts").glob("*.ttf"))  # fontTools reads woff2 only with brotli
     digest = hashlib.sha256(chars.encode())
     for font in sources:
         digest.update(font.name.encode() + font.read_bytes())
     cache = out.parent / ".katex_fonts" / digest.hexdigest()[:16]
+    work = cache.with_name(cache.name + ".tmp")
+    job = None
     if not cache.is_dir():
-        logging.getLogger("fontTools").setLevel(logging.WARNING)
-        work = cache.with_name(cache.name + ".tmp")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        for source in sources:
-            options = subset.Options()
-            options.flavor = "woff2"
-            font = subset.load_font(str(source), options)
-            subsetter = subset.Subsetter(options)
-            subsetter.populate(unicodes={ord(c) for c in chars})
-            subsetter.subset(font)
-            subset.save_font(font, str(work / source.name), options)
-        for old in cache.parent.iterdir():  # the fonts of earlier builds' characters
-            if old != work:
-                shutil.rmtree(old)
-        work.rename(cache)
-    for font in cache.glob("*.woff2"):
-        shutil.copy2(font, out / "_static" / "katex" / "fonts" / font.name)
+        job = {"fonts": [str(f) for f in sources], "chars": chars, "out": str(work), "flavor": "woff"}
+
+    def install() -> None:
+        if job is not None:
+            for old in cache.parent.iterdir():  # the fonts of earlier builds' characters
+                if old != work:
+                    shutil.rmtree(old)
+            work.rename(cache)
+        for font in cache.glob("*.woff"):
+            shutil.copy2(font, out / "_static" / "katex" / "fonts" / font.name)
+
+    return job, install
+
+
+def cut_fonts(jobs: list[dict], folder: Path) -> callable:
+    """Run tools/subset_fonts.py on ``jobs`` in a separate process, on another core than the
+    one finishing the pages (cutting all the fonts takes about half a second); returns a
+    function that waits for it."""
+    if not jobs:
+        return lambda: None
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "jobs.json").write_text(json.dumps(jobs, ensure_ascii=False), encoding="utf8")
+    command = [sys.executable, str(Path(__file__).with_name("subset_fonts.py")), str(folder / "jobs.json")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait() -> None:
+        output, _ = process.communicate()
+        if process.returncode:
+            raise ExtensionError(f"cutting the fonts down failed (tools/subset_fonts.py):\n{output}")
+
+    return wait
 
 
 # --------------------------------------------------------------------------- icons
@@ -372,28 +399,20 @@ FONTS = "_static/vendor/fontawesome/webfonts"
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")  # where icon fonts keep their glyphs
 
 
-def subset_icon_fonts(out: Path) -> None:
-    """Keep only the icon-font glyphs the theme's CSS draws (admonition and link icons).
+def icon_fonts(out: Path) -> tuple[dict, callable]:
+    """Keep only the icon-font glyphs the theme's CSS draws (admonition and link icons): (a
+    job for tools/subset_fonts.py; a function that removes the fonts it replaces).
 
     The theme's CSS still draws a few icons with Font Awesome's webfonts (156 KB for the solid
     one). We cut each font down to the glyphs that some ``content:`` in the site's CSS uses and
-    write it as woff (fontTools needs no brotli for that); the @font-face rules are rewritten.
+    write it as woff; the @font-face rules are rewritten here.
     """
-    from fontTools import subset
-
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # it logs every table it prunes
     styles = sorted((out / "_static").rglob("*.css"))
-    glyphs = {ord(c) for css in styles for c in PRIVATE_USE.findall(css.read_text())}
+    glyphs = {c for css in styles for c in PRIVATE_USE.findall(css.read_text())}
     theme_css = out / "_static" / "styles" / "pydata-sphinx-theme.css"
     css = theme_css.read_text()
-    for ttf in sorted((out / FONTS).glob("*.ttf")):
-        options = subset.Options()
-        options.flavor = "woff"
-        font = subset.load_font(str(ttf), options)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=glyphs)
-        subsetter.subset(font)
-        subset.save_font(font, str(ttf.with_suffix(".woff")), options)
+    fonts = sorted((out / FONTS).glob("*.ttf"))
+    for ttf in fonts:
         stem = ttf.stem
         css, n = re.subn(
             rf'url\(([^)]*/){stem}\.woff2\) format\("woff2"\),url\([^)]*/{stem}\.ttf\) format\("truetype"\)',
@@ -401,11 +420,21 @@ def subset_icon_fonts(out: Path) -> None:
             css,
         )
         if n != 1:
-            raise ExtensionError(f"@font-face for {stem} not found: update subset_icon_fonts in tools/lean_site.py")
+            raise ExtensionError(f"@font-face for {stem} not found: update icon_fonts in tools/lean_site.py")
     theme_css.write_text(css)
-    for font in (out / FONTS).glob("*"):
-        if font.suffix != ".woff":
-            font.unlink()
+    job = {
+        "fonts": [str(f) for f in fonts],
+        "chars": "".join(sorted(glyphs)),
+        "out": str(out / FONTS),
+        "flavor": "woff",
+    }
+
+    def install() -> None:
+        for font in (out / FONTS).glob("*"):
+            if font.suffix != ".woff":
+                font.unlink()
+
+    return job, install
 
 
 HIGHLIGHT_SELECTOR = re.compile(r'^(?:html\[data-theme="(?P<theme>[\w-]+)"\]\s+)?\.highlight(?:\s+\.(?P<cls>[\w-]+))?$')
@@ -445,12 +474,15 @@ def plain_code_classes(out: Path) -> set[str]:
         for cls in {cls for _, cls in rules if cls}
         if all(rules.get((t, cls), {}).items() <= {("color", rules[(t, "")].get("color"))} for t in themes)
     }
+    named = re.compile(rf"\.({'|'.join(map(re.escape, sorted(plain)))})(?![\w-])") if plain else None
     for css in (out / "_static").rglob("*.css"):
-        if css.name == "pygments.css" or css.name.startswith("bundle-"):
+        if named is None or css.name == "pygments.css" or css.name.startswith("bundle-"):
             continue
-        for selector in re.findall(r"[^{}]*\{", re.sub(r"/\*.*?\*/", "", css.read_text(), flags=re.S)):
+        text = re.sub(r"/\*.*?\*/", "", css.read_text(), flags=re.S)
+        for chunk in text.split("{")[:-1]:
+            selector = chunk.rsplit("}", 1)[-1]  # what precedes this "{" (a selector or an at-rule)
             if "highlight" in selector or "pre" in selector:  # a rule aimed at code blocks
-                plain -= {cls for cls in plain if re.search(rf"\.{re.escape(cls)}(?![\w-])", selector)}
+                plain -= set(named.findall(selector))
     return plain
 
 
@@ -608,9 +640,11 @@ def build_finished(app: Sphinx, exception) -> None:
         table = icon_table(fontawesome.read_text())
         (out / "_static" / "icons.css").write_text(icons_css(used_icons(pages), table))
     copy_katex_css(out)
-    subset_katex_fonts(out, pages)
-    if (out / FONTS).is_dir() and any((out / FONTS).glob("*.ttf")):
-        subset_icon_fonts(out)
+    jobs, installs = [], []
+    for job, install in [katex_fonts(out, app.env)] + ([icon_fonts(out)] if any((out / FONTS).glob("*.ttf")) else []):
+        jobs += [job] if job else []
+        installs.append(install)
+    fonts_cut = cut_fonts(jobs, out.parent / ".font_jobs")  # in another process, while this one goes on
     written = [page for page in pages if page.relative_to(out).with_suffix("").as_posix() in WRITTEN]
     plain = plain_code_classes(out) if (out / "_static" / "pygments.css").is_file() else set()
     for page in written:  # the others were fixed and bundled when they were written
@@ -622,6 +656,9 @@ def build_finished(app: Sphinx, exception) -> None:
     for name in UNUSED:
         path = out / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    fonts_cut()
+    for install in installs:
+        install()
 
 
 def setup(app: Sphinx) -> dict:
@@ -630,5 +667,8 @@ def setup(app: Sphinx) -> dict:
     app.add_css_file("reader.css")  # _static/reader.css: figures keep their proportions
     app.add_js_file("reader.js", defer="defer")  # _static/reader.js: the article's sidebar buttons
     app.connect("html-page-context", page_context)
+    app.connect("doctree-read", note_katex_characters)
+    app.connect("env-purge-doc", purge_katex_characters)
+    app.connect("env-merge-info", merge_katex_characters)
     app.connect("build-finished", build_finished, priority=900)  # after the theme copies its files
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -130,8 +130,9 @@ def render_ahead(app, doctree):
         from sphinxcontrib import katex
 
         for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
-            latex = katex.get_latex(node)
-            html = katex.render_latex(latex, {"displayMode": True} if isinstance(node, nodes.math_block) else None)
+            latex = katex.get_latex(node)  # the calls of html_visit_displaymath and html_visit_math, exactly
+            display = isinstance(node, nodes.math_block)
+            html = katex.render_latex(latex, {"displayMode": True}) if display else katex.render_latex(latex)
             error = KATEX_ERROR.search(html)  # KaTeX shows what it cannot parse as red TeX on the page
             if error:
                 logger.warning("KaTeX cannot typeset `%s`: %s", latex, unescape(error["message"]), location=node)
