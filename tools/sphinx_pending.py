@@ -108,6 +108,7 @@ def memoize(function):
             memo[key] = function(*args, **kwargs)
         return memo[key]
 
+    memoized.memo = memo
     return memoized
 
 
@@ -119,7 +120,8 @@ def memoize_writers(app):
     if getattr(app.config, "katex_prerender", False):
         from sphinxcontrib import katex
 
-        katex.render_latex = memoize(katex.render_latex)  # html_visit_math looks it up when called
+        if not hasattr(katex.render_latex, "memo"):  # once per process (make serve builds again and again)
+            katex.render_latex = memoize(katex.render_latex)  # html_visit_math looks it up when called
 
 
 def render_ahead(app, doctree):
