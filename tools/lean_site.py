@@ -22,7 +22,9 @@ extension (``local_extensions`` in ``_config.yml``) fixes that site-wide, for ev
   the rules no page can match (``prune_css``: 580 KB of theme CSS down to 160 KB), the colour
   theme resolved in the page's head (``FIXES``: the long chapters were styled twice), scripts
   deferred, the search scripts (and the search index, which grows with the book) only on the
-  search page, and width/height on every figure so the text does not shift as figures load.
+  search page, width/height on every figure so the text does not shift as figures load, and
+  code blocks without the Pygments spans that look exactly like the code around them
+  (``plain_code_classes``: a seventh of the softmax chapter's elements).
 - **Accessibility and SEO.** Markup fixes the theme's HTML needs for axe-core to report zero
   violations (``FIXES``), a meta description per page (its first paragraph), a favicon and a
   colour mode set in ``_config.yml``; ``_static/reader.js`` makes the sidebar buttons that the
