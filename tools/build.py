@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import json
 import os
@@ -353,6 +354,12 @@ class SphinxThread(threading.Thread):
 
     def run(self) -> None:
         try:
+            # Lowest priority, for this thread only (Linux schedules threads one by one): the
+            # kernels keep the cores while they all run, and Sphinx reads in the time they
+            # leave, when the last chapters run alone. Elsewhere a thread id is no pid: skip.
+            if sys.platform == "linux":
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
             sphinx_build(*self.args, **self.kwargs)
         except BaseException as err:  # handed to the main thread by result()
             self.error = err
