@@ -237,7 +237,9 @@ def first_line(source: str) -> str:
     return "(empty cell)"
 
 
-async def execute(chapter: Chapter, paths: Paths, timeout: int, threads: int) -> None:
+async def execute(chapter: Chapter, paths: Paths, timeout: int, threads: int, finished) -> None:
+    """Run the chapter's notebook in a fresh kernel; ``finished(chapter)`` is called as soon as
+    its last cell is done (or one failed), before the kernel is shut down."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -264,6 +266,7 @@ async def execute(chapter: Chapter, paths: Paths, timeout: int, threads: int) ->
         chapter.error, chapter.report = describe_failure(chapter, current["index"], err, timeout, paths)
     finally:
         chapter.seconds = time.perf_counter() - start
+        finished(chapter)
         if client.kc is not None:  # nbclient leaves the client of a kernel manager it does not own running
             client.kc.stop_channels()
         if km.has_kernel:
@@ -332,15 +335,17 @@ async def run_all(chapters: list[Chapter], paths: Paths, jobs: int, timeout: int
     # several times slower on a busy machine (1,000 full-batch steps: 0.5 s on 1 thread, 4 s on 2).
     threads = 1
 
-    async def one(chapter):
-        async with limit:
-            print(f"  executing {chapter.rel} ...", flush=True)
-            await execute(chapter, paths, timeout, threads)
-            print(f"  {chapter.status:>8} {chapter.rel} in {chapter.seconds:.1f} s", flush=True)
+    def finished(chapter):
+        print(f"  {chapter.status:>8} {chapter.rel} in {chapter.seconds:.1f} s", flush=True)
         if chapter.status == "executed":
             store(chapter, paths)
             manifest[chapter.docname] = {"key": chapter.key, "seconds": round(chapter.seconds, 2), "at": time.time()}
         schedule.done(chapter.docname, ok=chapter.status == "executed")  # Sphinx may read it now
+
+    async def one(chapter):
+        async with limit:
+            print(f"  executing {chapter.rel} ...", flush=True)
+            await execute(chapter, paths, timeout, threads, finished)
 
     await asyncio.gather(*(one(c) for c in chapters))
 

@@ -6,11 +6,12 @@ extension (``local_extensions`` in ``_config.yml``) fixes that site-wide, for ev
 
 - **Math pre-rendered, no CDN.** sphinxcontrib-katex with ``katex_prerender`` turns every
   formula into HTML at build time, running npm's ``katex`` (pinned in package-lock.json) under
-  node. Pages ship no math JavaScript, only KaTeX's CSS and the fonts their formulas use,
-  from ``node_modules/katex``, cut down to the characters the site's formulas contain
-  (``katex_fonts``: 108 KB to 41 KB for the six fonts the softmax chapter needs).
-  (Vendoring MathJax instead would add ~1 MB of JavaScript that typesets in the reader's
-  browser on every visit.)
+  node, while Sphinx reads the page (``render_math_ahead``; a formula it cannot parse fails the
+  build at its file and line). Pages ship no math JavaScript, only KaTeX's CSS and the fonts
+  their formulas use, from ``node_modules/katex``, cut down to the characters the site's
+  formulas contain (``katex_fonts``: 108 KB to 41 KB for the six fonts the softmax chapter
+  needs). (Vendoring MathJax instead would add ~1 MB of JavaScript that typesets in the
+  reader's browser on every visit.)
 - **Icons without fontawesome.js.** The theme loads a 1.49 MB script to draw about ten icons.
   We drop it and write ``_static/icons.css``: one CSS mask per icon the site really uses, with
   the icon's SVG path taken from the theme's own copy of Font Awesome (free licence). The few
@@ -47,6 +48,7 @@ from urllib.parse import quote
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
+from sphinx.util import logging as sphinx_logging
 
 ROOT = Path(__file__).resolve().parents[1]
 KATEX = ROOT / "node_modules" / "katex" / "dist"
@@ -132,15 +134,20 @@ def copy_katex_css(outdir: Path) -> None:
 
 
 KATEX_HTML = re.compile(r'<span class="katex-html" aria-hidden="true">(.*)', re.S)
+KATEX_ERROR = re.compile(r'class="katex-error" title="(?:ParseError: )?(?P<message>[^"]*)"')
 TAG = re.compile(r"<[^>]*>")
+logger = sphinx_logging.getLogger(__name__)
 
 
-def note_katex_characters(app: Sphinx, doctree) -> None:
-    """Per page, in the environment: the characters KaTeX's HTML draws with its fonts.
+def render_math_ahead(app: Sphinx, doctree) -> None:
+    """Typeset the page's formulas while Sphinx reads it, with the very calls the HTML writer
+    makes later (memoized: see ``memoize_katex``), so that writing finds them done.
 
-    The formulas are rendered with the very calls the HTML writer makes (tools/sphinx_pending.py
-    remembers them, so nothing is rendered twice); the MathML copy is left out, as the browser
-    draws it with its own math font.
+    Reading can overlap the chapters' execution (tools/sphinx_pending.py); writing cannot. On
+    the way, two things only a rendered formula tells: a formula KaTeX cannot parse, which it
+    would show as red TeX, becomes a warning at its file and line (so an error under ``-W``);
+    and the characters its HTML draws are noted per page in the environment, for
+    ``katex_fonts``. The MathML copy is left out there: the browser draws it with its own font.
     """
     if app.builder.format != "html" or not getattr(app.config, "katex_prerender", False):
         return
@@ -148,15 +155,28 @@ def note_katex_characters(app: Sphinx, doctree) -> None:
 
     chars = set()
     for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
-        latex = katex.get_latex(node)
-        # as html_visit_displaymath and html_visit_math call it
+        latex = katex.get_latex(node)  # the calls of html_visit_displaymath and html_visit_math, exactly
         display = isinstance(node, nodes.math_block)
         html = katex.render_latex(latex, {"displayMode": True}) if display else katex.render_latex(latex)
+        error = KATEX_ERROR.search(html)
+        if error:
+            logger.warning("KaTeX cannot typeset `%s`: %s", latex, unescape(error["message"]), location=node)
         match = KATEX_HTML.search(html)
         chars.update(unescape(TAG.sub("", match.group(1))) if match else "")
     if not hasattr(app.env, "katex_characters"):
         app.env.katex_characters = {}
     app.env.katex_characters[app.env.docname] = "".join(sorted(chars))
+
+
+def memoize_katex(app: Sphinx) -> None:
+    """One rendering per formula: ``render_math_ahead`` and the writer share a memo."""
+    if app.builder.format != "html" or not getattr(app.config, "katex_prerender", False):
+        return
+    from sphinx_pending import memoize
+    from sphinxcontrib import katex
+
+    if not hasattr(katex.render_latex, "memo"):  # once per process (make serve builds again and again)
+        katex.render_latex = memoize(katex.render_latex)  # html_visit_math looks it up when called
 
 
 def purge_katex_characters(app: Sphinx, env, docname: str) -> None:
@@ -669,7 +689,8 @@ def setup(app: Sphinx) -> dict:
     app.add_css_file("reader.css")  # _static/reader.css: figures keep their proportions
     app.add_js_file("reader.js", defer="defer")  # _static/reader.js: the article's sidebar buttons
     app.connect("html-page-context", page_context)
-    app.connect("doctree-read", note_katex_characters)
+    app.connect("builder-inited", memoize_katex)
+    app.connect("doctree-read", render_math_ahead)
     app.connect("env-purge-doc", purge_katex_characters)
     app.connect("env-merge-info", merge_katex_characters)
     app.connect("build-finished", build_finished, priority=900)  # after the theme copies its files

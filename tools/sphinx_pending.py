@@ -13,11 +13,10 @@ executing. Sphinx then
 - stops as soon as it reaches a chapter that failed; tools/build.py reports the failing cell.
 
 Writing pages can only start once every page is read, so whatever writing costs per page and
-can be computed from the page alone is done while reading it instead: its math is rendered
-with KaTeX and its code highlighted with Pygments, and the writer finds both in a memo. That
-moves the work off the end of the build, where one chapter's page is all that is left to read.
-(It also turns a formula KaTeX cannot parse, which it would show as red TeX, into a warning
-at the file and line, so an error under this build's ``-W``.)
+can be computed from the page alone is done while reading it instead: here, its code is
+highlighted with Pygments and the writer finds the result in a memo (``memoize``;
+tools/lean_site.py does the same for the math). That moves the work off the end of the
+build, where one chapter's page is all that is left to read.
 
 Between builds, each chapter's stamp (``_build/.jupyter_cache/stamps/<chapter>.stamp``,
 rewritten whenever tools/build.py executes the chapter) is noted as a dependency, so a chapter
@@ -27,17 +26,11 @@ executed by a build whose Sphinx run never finished is still read again by the n
 from __future__ import annotations
 
 import json
-import re
 import threading
-from html import unescape
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.errors import SphinxError
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
-KATEX_ERROR = re.compile(r'class="katex-error" title="(?:ParseError: )?(?P<message>[^"]*)"')
 
 
 class ChapterFailed(SphinxError):
@@ -112,32 +105,15 @@ def memoize(function):
     return memoized
 
 
-def memoize_writers(app):
+def memoize_highlighter(app):
+    if app.builder.format == "html":
+        app.builder.highlighter.highlight_block = memoize(app.builder.highlighter.highlight_block)
+
+
+def highlight_ahead(app, doctree):
+    """Highlight the page's code with the calls the HTML writer will make, so that it finds them."""
     if app.builder.format != "html":
         return
-    highlighter = app.builder.highlighter
-    highlighter.highlight_block = memoize(highlighter.highlight_block)
-    if getattr(app.config, "katex_prerender", False):
-        from sphinxcontrib import katex
-
-        if not hasattr(katex.render_latex, "memo"):  # once per process (make serve builds again and again)
-            katex.render_latex = memoize(katex.render_latex)  # html_visit_math looks it up when called
-
-
-def render_ahead(app, doctree):
-    """Make the calls the HTML writer will make for this page, so that it finds their results."""
-    if app.builder.format != "html":
-        return
-    if getattr(app.config, "katex_prerender", False):
-        from sphinxcontrib import katex
-
-        for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
-            latex = katex.get_latex(node)  # the calls of html_visit_displaymath and html_visit_math, exactly
-            display = isinstance(node, nodes.math_block)
-            html = katex.render_latex(latex, {"displayMode": True}) if display else katex.render_latex(latex)
-            error = KATEX_ERROR.search(html)  # KaTeX shows what it cannot parse as red TeX on the page
-            if error:
-                logger.warning("KaTeX cannot typeset `%s`: %s", latex, unescape(error["message"]), location=node)
     highlighter = app.builder.highlighter
     for node in doctree.findall(nodes.literal_block):
         # as sphinx.writers.html5.HTML5Translator.visit_literal_block calls it
@@ -152,8 +128,8 @@ def render_ahead(app, doctree):
 
 
 def setup(app):
-    app.connect("builder-inited", memoize_writers)
-    app.connect("doctree-read", render_ahead)
+    app.connect("builder-inited", memoize_highlighter)
+    app.connect("doctree-read", highlight_ahead)
     app.connect("env-get-outdated", outdated)
     app.connect("env-before-read-docs", reorder)
     app.connect("source-read", wait_and_note_stamp)
