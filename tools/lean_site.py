@@ -118,7 +118,7 @@ def katex_server_of_this_process(cls):
 
 
 def copy_katex_css(outdir: Path) -> None:
-    """KaTeX's CSS, pointing at the cut-down woff fonts ``subset_katex_fonts`` writes."""
+    """KaTeX's CSS, pointing at the cut-down woff fonts that ``katex_fonts`` writes."""
     dest = outdir / "_static" / "katex"
     (dest / "fonts").mkdir(parents=True, exist_ok=True)
     css = (KATEX / "katex.min.css").read_text()
