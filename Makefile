@@ -36,8 +36,20 @@ chromium:  ## install Debian's chromium for the browser tests when it is missing
 
 install: $(STAMP) $(NODE) chromium  ## install everything html and test need (they do it on first use)
 
-html: $(STAMP) $(NODE)  ## build the site into _build/html
-	$(BIN)/python tools/build.py
+# The build is Jupyter Book's own, strict: `jupyter-book build . -W -n --keep-going`. Before it,
+# tools/execute.py runs the stale chapters in parallel into the same cache (the build would run
+# them one after another). Make skips both when no source changed since the last good build.
+SOURCES := $(shell find book code/src tools _static _templates -type f -not -path '*/__pycache__/*' 2>/dev/null) \
+           _config.yml _toc.yml requirements.txt package-lock.json
+SITE    := _build/html/.built
+
+$(SITE): $(STAMP) $(NODE) $(SOURCES)
+	$(BIN)/python tools/execute.py
+	$(BIN)/jupyter-book build . -W -n --keep-going -q
+	@touch $@
+
+html: $(SITE)  ## build the site into _build/html
+	@echo "Site: _build/html/index.html"
 
 notebooks: $(STAMP)  ## regenerate the Colab copies notebooks/*.ipynb from the chapters (commit them)
 	$(BIN)/python tools/notebooks.py

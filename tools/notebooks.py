@@ -41,7 +41,34 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from build import ROOT, BuildError, find_chapters, load_config
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class BuildError(Exception):
+    """A problem the author can fix; the message says where and how."""
+
+
+def load_config(root: Path) -> dict:
+    return yaml.safe_load((root / "_config.yml").read_text(encoding="utf8")) or {}
+
+
+class Chapter:
+    def __init__(self, docname: str, path: Path):
+        self.docname, self.path, self.text = docname, path, path.read_text(encoding="utf8")
+
+
+def find_chapters(root: Path) -> list[Chapter]:
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    found = []
+    for docname in parse_toc_yaml(root / "_toc.yml"):
+        for suffix in (".md", ".ipynb"):
+            if (root / f"{docname}{suffix}").is_file():
+                found.append(Chapter(docname, root / f"{docname}{suffix}"))
+                break
+    return found
 
 FOLDER = "notebooks"
 SOURCE_ENV = "DAY08_SOURCE"
@@ -241,20 +268,19 @@ def write_executed_download(app, doctree):
     outputs; so rewrite it, merged, right after myst-nb has read the page (while reading, which
     can overlap the execution of other chapters, rather than while writing, which cannot).
     """
-    from build import Chapter, read_notebook
     from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
 
     docname = app.env.docname
     written = Path(app.env.mystnb_config.output_folder, *f"{docname}.ipynb".split("/"))
     if not written.is_file():
         return  # not a notebook page
     path = Path(app.env.doc2path(docname))
-    notebook = read_notebook(Chapter(docname, path, path.read_text(encoding="utf8")))
+    notebook = read_myst_markdown_notebook(path.read_text(encoding="utf8"), path=str(path))
     try:
         _, notebook = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(notebook)
     except KeyError:
         return  # no code cells, so nothing was executed
-    notebook.metadata.pop("source_map", None)
     written.write_text(nbformat.writes(notebook), encoding="utf8")
 
 

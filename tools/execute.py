@@ -1,0 +1,164 @@
+"""Fill myst-nb's execution cache with every stale chapter at once, before ``jupyter-book build``.
+
+    python tools/execute.py     # what `make html` runs first; then jupyter-book build
+
+``jupyter-book build`` (myst-nb, ``execute_notebooks: cache``) executes the chapters whose
+outputs are not in the cache one after another, on one core. This step executes them
+concurrently (each kernel on one torch thread), with the very function myst-nb uses
+(jupyter-cache's ``single_nb_execution``, same working folder, timeout and ``allow_errors``),
+and stores each result the way myst-nb does (``cache_notebook_bundle``). The build that follows
+then finds every chapter in the cache and only renders the pages.
+
+It only fills the cache. A chapter that fails here is not stored and not reported in detail:
+the build executes it again and myst-nb's error, summarised by ``tools/cell_errors.py``, names
+the cell. Before looking at the cache it removes the records that ``tools/local_deps.py``
+finds stale, exactly as the build would. It holds the build lock (``tools/build_lock.py``)
+while it works. Ctrl-C shuts the kernels down, stores nothing half-done and says which chapters
+were running.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapters(root: Path) -> list[Path]:
+    """The sources of the pages in _toc.yml, in reading order."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    paths = []
+    for docname in parse_toc_yaml(root / "_toc.yml"):
+        found = [root / f"{docname}{s}" for s in (".md", ".ipynb") if (root / f"{docname}{s}").is_file()]
+        paths += found[:1]  # a missing file is the build's to report
+    return paths
+
+
+def read(path: Path):
+    """The notebook as myst-nb reads it, so that its cache hash is the one the build looks up."""
+    import nbformat
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    text = path.read_text(encoding="utf8")
+    if path.suffix == ".ipynb":
+        return nbformat.reads(text, as_version=4)
+    if not text.startswith("---") or "kernelspec" not in text.split("\n---", 1)[0]:
+        return None  # plain MyST markdown: myst-nb executes nothing
+    return read_myst_markdown_notebook(text, path=str(path))
+
+
+def execute(notebook, path: Path, timeout: int, allow_errors: bool, kernels: dict):
+    """Run one notebook in a fresh kernel; the kernel manager is in ``kernels`` while it runs."""
+    from jupyter_cache.executors.utils import single_nb_execution
+    from jupyter_client.manager import KernelManager
+
+    sockets = tempfile.mkdtemp(prefix="d8k-")  # short: a Unix socket path must fit in 107 bytes
+    name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
+    # The kernel talks to this process over Unix sockets, not TCP on loopback: private to us.
+    km = KernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
+    kernels[path] = km
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+    try:
+        # One torch thread per kernel: the kernels share the cores (1,000 full-batch steps took
+        # 0.5 s on one thread and 4 s on two threads of a busy 2-core machine).
+        km.start_kernel(cwd=str(path.parent), env=env)
+        return single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, km=km)
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        kernels.pop(path, None)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def store(cache, notebook, path: Path, seconds: float) -> None:
+    """As myst-nb stores an executed notebook; Ctrl-C waits until the record is whole."""
+    from jupyter_cache.base import CacheBundleIn
+
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        bundle = CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds})
+        cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def run(root: Path = ROOT) -> int:
+    from build_lock import hold
+    from jupyter_cache import get_cache
+    from local_deps import evict_stale, stamp
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf8"))
+    execute_config = config.get("execute", {})
+    if execute_config.get("execute_notebooks", "auto") != "cache":
+        return 0
+    packages = config.get("sphinx", {}).get("config", {}).get("local_deps_packages", [])
+    timeout, allow_errors = int(execute_config.get("timeout", 30)), bool(execute_config.get("allow_errors", False))
+    os.chdir(root)  # the cache path in _config.yml is relative to the book
+    with hold(root / "_build"):
+        cache = get_cache(execute_config.get("cache") or "_build/.jupyter_cache")
+        evict_stale(cache, packages)
+        stale = {}
+        for path in chapters(root):
+            notebook = read(path)
+            if notebook is None:
+                continue
+            try:
+                cache.match_cache_notebook(notebook)
+            except KeyError:
+                if any(c.cell_type == "code" for c in notebook.cells):
+                    stale[path] = notebook
+                else:  # nothing to run: stored as it is, so the build starts no kernel for it
+                    store(cache, notebook, path, 0.0)
+        if not stale:
+            stamp(cache, packages)
+            return 0
+        print(f"Executing {len(stale)} chapter(s) at once before the build:", flush=True)
+        kernels: dict = {}
+        failed = 0
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(len(stale), 4 * (os.cpu_count() or 1)))
+        futures = {pool.submit(execute, nb, p, timeout, allow_errors, kernels): p for p, nb in stale.items()}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                path, result = futures[future], future.result()
+                name = path.relative_to(root).as_posix()
+                if result.err is None:
+                    store(cache, result.nb, path, result.time)
+                    print(f"  executed {name} in {result.time:.1f} s", flush=True)
+                else:
+                    failed += 1
+                    print(f"  failed   {name} ({type(result.err).__name__}); the build runs it again and reports it")
+        except KeyboardInterrupt:
+            running = sorted(p.relative_to(root).as_posix() for p in kernels)
+            for km in list(kernels.values()):
+                km.shutdown_kernel(now=True)
+            pool.shutdown(wait=True, cancel_futures=True)
+            print(f"\ninterrupted: {', '.join(running) or 'no chapter'} was running; nothing of it was cached."
+                  " The chapters that finished are cached; the next build continues from there.", file=sys.stderr)  # fmt: skip
+            return 130
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            stamp(cache, packages)
+    return 0
+
+
+def main() -> int:
+    sys.path.insert(0, str(Path(__file__).parent))  # beside build_lock.py and local_deps.py
+    start = time.perf_counter()
+    code = run(ROOT)
+    if code == 0 and time.perf_counter() - start > 1:
+        print(f"Pre-execution took {time.perf_counter() - start:.1f} s.", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Sphinx extension: re-execute the notebooks that import a local package when it changes.
+
+myst-nb's execution cache (jupyter-cache, ``nb_execution_mode = "cache"``) keys a notebook on
+its code cells only, so editing a package that the notebooks import leaves their old outputs
+on the page (executablebooks/MyST-NB#329, still open). This extension adds the missing rule:
+
+    A cached notebook whose code imports a package named in ``local_deps_packages`` stays valid
+    only while every source file of that package is byte for byte what it was when the notebook
+    was executed. Otherwise its cache record is removed before Sphinx reads the sources, and the
+    page is read again, so myst-nb executes exactly the notebooks that import what changed.
+
+Configuration (conf.py, or ``sphinx: config:`` in a Jupyter Book ``_config.yml``)::
+
+    local_deps_packages = ["day08"]   # importable names; found where the build imports them
+
+What each record was executed against is kept beside the cache, in ``local_deps.json``
+(``{notebook hash: {package: digest}}``). A record found without an entry was made before this
+extension knew of it, or by a build that stopped early: it is treated as stale when its
+notebook imports a listed package. Records made during a build are stamped when it finishes.
+Only public APIs are used: jupyter-cache's ``get_cache``, ``list_cache_records``,
+``get_cache_bundle`` and ``remove_cache`` (what ``jcache cache remove`` calls), and Sphinx's
+``env-get-outdated`` and ``build-finished`` events. ``tools/execute.py`` calls the same two
+functions before it fills the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+STAMPS = "local_deps.json"
+GENERATED = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
+
+
+def package_digest(name: str) -> str:
+    """A digest of the package's source files (paths and bytes), as the build would import it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"local_deps_packages names {name!r}, which cannot be imported: install it or fix the name")
+    roots = [Path(p) for p in spec.submodule_search_locations or []] or [Path(spec.origin)]
+    digest = hashlib.sha256()
+    for root in roots:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            parts = path.relative_to(root.parent).parts
+            if GENERATED.isdisjoint(parts) and not any(p.endswith(".egg-info") for p in parts):
+                digest.update("/".join(parts).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def imported(notebook, packages: list[str]) -> list[str]:
+    """The listed packages that the notebook's code cells import (``import p``, ``from p...``)."""
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    return [p for p in packages if re.search(rf"^\s*(?:from|import)\s+{re.escape(p)}\b", code, re.MULTILINE)]
+
+
+def _stamps(cache) -> tuple[Path, dict]:
+    path = Path(cache.path) / STAMPS
+    return path, (json.loads(path.read_text(encoding="utf8")) if path.is_file() else {})
+
+
+def evict_stale(cache, packages: list[str]) -> list[str]:
+    """Remove the cache records executed against another version of a listed package; return
+    their notebooks' URIs (the source paths myst-nb stored them under)."""
+    if not packages:
+        return []
+    current = {p: package_digest(p) for p in packages}
+    path, stamps = _stamps(cache)
+    evicted = []
+    for record in cache.list_cache_records():
+        stamp = stamps.get(record.hashkey)
+        if stamp is None:
+            try:
+                uses = imported(cache.get_cache_bundle(record.pk).nb, packages)
+            except KeyError:  # a record whose notebook file is gone: useless either way
+                uses = packages
+            stale = bool(uses)
+        else:
+            stale = any(stamp[p] != current.get(p) for p in stamp)
+        if stale:
+            cache.remove_cache(record.pk)
+            stamps.pop(record.hashkey, None)
+            evicted.append(record.uri)
+    path.write_text(json.dumps(stamps, indent=1, sort_keys=True), encoding="utf8")
+    return evicted
+
+
+def stamp(cache, packages: list[str]) -> None:
+    """Note, for every record not yet noted, the digests of the listed packages it imports."""
+    path, stamps = _stamps(cache)
+    current = {}
+    for record in cache.list_cache_records():
+        if record.hashkey not in stamps:
+            uses = imported(cache.get_cache_bundle(record.pk).nb, packages)
+            current = current or {p: package_digest(p) for p in packages}
+            stamps[record.hashkey] = {p: current[p] for p in uses}
+    path.write_text(json.dumps(stamps, indent=1, sort_keys=True), encoding="utf8")
+
+
+def _cache(app):
+    if app.config.nb_execution_mode != "cache" or not app.config.local_deps_packages:
+        return None
+    from jupyter_cache import get_cache
+
+    return get_cache(app.config.nb_execution_cache_path or ".jupyter_cache")
+
+
+def outdated(app, env, added, changed, removed) -> list[str]:
+    """``env-get-outdated``: evict stale records and have Sphinx read their pages again."""
+    cache = _cache(app)
+    if cache is None:
+        return []
+    docs = []
+    for uri in evict_stale(cache, app.config.local_deps_packages):
+        docname = env.path2doc(uri)
+        if docname in env.found_docs and docname not in added | changed:
+            docs.append(docname)
+    if docs:
+        logger.info(f"local_deps: {', '.join(sorted(docs))} import a changed package; executing again")
+    return docs
+
+
+def build_finished(app, exception) -> None:
+    cache = _cache(app)
+    if cache is not None:
+        stamp(cache, app.config.local_deps_packages)
+
+
+def setup(app):
+    app.setup_extension("myst_nb")
+    app.add_config_value("local_deps_packages", [], "env", [list])
+    app.connect("env-get-outdated", outdated)
+    app.connect("build-finished", build_finished)
+    # Both handlers run in the main process, before reading and after writing; no env data.
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
