@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
-import build  # tools/build.py (pytest's pythonpath includes tools/)
+import book_copy as copies  # tools/book_copy.py (pytest's pythonpath includes tools/)
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD = [sys.executable, "tools/build.py"]
 
 
-def run_build(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run the build exactly as `make html` does, in ``root``; never raises on failure."""
-    return subprocess.run([*BUILD, *args], cwd=root, capture_output=True, text=True, timeout=timeout)
+def run_build(root: Path, **kwargs) -> subprocess.CompletedProcess:
+    """Build ``root`` as `make html` does (tools/execute.py, then jupyter-book build -W -n
+    --keep-going); never raises on failure."""
+    return copies.build(root, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +27,7 @@ def built_site() -> Path:
 
 def copy_book(dest: Path, warm_cache: bool = True) -> Path:
     """Copy the book's sources to ``dest``; with ``warm_cache``, also the executed notebooks."""
-    return build.copy_book(dest, ROOT, cache=warm_cache)
+    return copies.copy_book(dest, ROOT, cache=warm_cache)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def first_line(source: str) -> str:
 
 
 def locate(path: Path, traceback: str) -> str:
-    """"code cell N, line L: `first line`" for the cell quoted in the traceback."""
+    """ "code cell N, line L: `first line`" for the cell quoted in the traceback."""
     from myst_nb.core.read import read_myst_markdown_notebook
 
     quoted = QUOTED_CELL.search(traceback)

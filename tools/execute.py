@@ -19,7 +19,9 @@ were running.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
 import os
 import shutil
 import signal
@@ -54,30 +56,38 @@ def read(path: Path):
         return nbformat.reads(text, as_version=4)
     if not text.startswith("---") or "kernelspec" not in text.split("\n---", 1)[0]:
         return None  # plain MyST markdown: myst-nb executes nothing
-    return read_myst_markdown_notebook(text, path=str(path))
+    try:
+        return read_myst_markdown_notebook(text, path=str(path))
+    except Exception:  # myst-nb's several parsing errors: the build reports them at the file
+        return None
 
 
 def execute(notebook, path: Path, timeout: int, allow_errors: bool, kernels: dict):
-    """Run one notebook in a fresh kernel; the kernel manager is in ``kernels`` while it runs."""
+    """Run one notebook in a fresh kernel; its kernel manager is in ``kernels`` while it runs."""
     from jupyter_cache.executors.utils import single_nb_execution
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     sockets = tempfile.mkdtemp(prefix="d8k-")  # short: a Unix socket path must fit in 107 bytes
     name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
-    # The kernel talks to this process over Unix sockets, not TCP on loopback: private to us.
-    km = KernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
+    # Unix sockets, not TCP on loopback: the kernel talks to this process only.
+    km = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
     kernels[path] = km
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
     try:
-        # One torch thread per kernel: the kernels share the cores (1,000 full-batch steps took
-        # 0.5 s on one thread and 4 s on two threads of a busy 2-core machine).
-        km.start_kernel(cwd=str(path.parent), env=env)
         return single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, km=km)
     finally:
-        if km.has_kernel:
-            km.shutdown_kernel(now=True)
         kernels.pop(path, None)
+        if km.has_kernel:
+            asyncio.run(km.shutdown_kernel(now=True))
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def stop(kernels: dict) -> None:
+    """Ctrl-C: end every running kernel at once (its thread then sees a dead kernel and cleans up)."""
+    for km in list(kernels.values()):
+        pid = getattr(km.provisioner, "pid", None)
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def store(cache, notebook, path: Path, seconds: float) -> None:
@@ -101,12 +111,16 @@ def run(root: Path = ROOT) -> int:
     execute_config = config.get("execute", {})
     if execute_config.get("execute_notebooks", "auto") != "cache":
         return 0
-    packages = config.get("sphinx", {}).get("config", {}).get("local_deps_packages", [])
+    sphinx_config = config.get("sphinx", {}).get("config", {})
+    deps = (sphinx_config.get("local_deps_packages", []), sphinx_config.get("local_deps_files", []), root)
     timeout, allow_errors = int(execute_config.get("timeout", 30)), bool(execute_config.get("allow_errors", False))
     os.chdir(root)  # the cache path in _config.yml is relative to the book
+    # One torch thread per kernel (the kernels inherit this environment): they share the cores,
+    # and 1,000 full-batch steps took 0.5 s on one thread, 4 s on two, on a busy 2-core machine.
+    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
     with hold(root / "_build"):
         cache = get_cache(execute_config.get("cache") or "_build/.jupyter_cache")
-        evict_stale(cache, packages)
+        evict_stale(cache, *deps)
         stale = {}
         for path in chapters(root):
             notebook = read(path)
@@ -120,34 +134,35 @@ def run(root: Path = ROOT) -> int:
                 else:  # nothing to run: stored as it is, so the build starts no kernel for it
                     store(cache, notebook, path, 0.0)
         if not stale:
-            stamp(cache, packages)
+            stamp(cache, *deps)
             return 0
         print(f"Executing {len(stale)} chapter(s) at once before the build:", flush=True)
         kernels: dict = {}
-        failed = 0
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(len(stale), 4 * (os.cpu_count() or 1)))
         futures = {pool.submit(execute, nb, p, timeout, allow_errors, kernels): p for p, nb in stale.items()}
         try:
             for future in concurrent.futures.as_completed(futures):
-                path, result = futures[future], future.result()
-                name = path.relative_to(root).as_posix()
-                if result.err is None:
-                    store(cache, result.nb, path, result.time)
+                name = futures[future].relative_to(root).as_posix()
+                try:
+                    result = future.result()
+                    error = result.err
+                except Exception as err:  # the kernel died, or did not start
+                    error = err
+                if error is None:
+                    store(cache, result.nb, futures[future], result.time)
                     print(f"  executed {name} in {result.time:.1f} s", flush=True)
                 else:
-                    failed += 1
-                    print(f"  failed   {name} ({type(result.err).__name__}); the build runs it again and reports it")
+                    print(f"  failed   {name} ({type(error).__name__}); the build runs it again and reports it")
         except KeyboardInterrupt:
             running = sorted(p.relative_to(root).as_posix() for p in kernels)
-            for km in list(kernels.values()):
-                km.shutdown_kernel(now=True)
+            stop(kernels)
             pool.shutdown(wait=True, cancel_futures=True)
             print(f"\ninterrupted: {', '.join(running) or 'no chapter'} was running; nothing of it was cached."
                   " The chapters that finished are cached; the next build continues from there.", file=sys.stderr)  # fmt: skip
             return 130
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            stamp(cache, packages)
+            stamp(cache, *deps)
     return 0
 
 

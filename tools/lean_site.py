@@ -108,7 +108,7 @@ def icon_codepoints(css: str, pages: list[str]) -> set[int]:
     rules = {m[1]: int(m[2], 16) for m in re.finditer(r'\.fa-([\w-]+):{1,2}before\{content:"\\([0-9a-f]{4})"', css)}
     if not rules:
         raise ExtensionError("no `.fa-NAME:before{content:...}` rule in the theme's CSS: update tools/lean_site.py")
-    used = {name for page in pages for name in re.findall(r'\bfa-([\w-]+)', page)}
+    used = {name for page in pages for name in re.findall(r"\bfa-([\w-]+)", page)}
     properties = {int(c, 16) for c in re.findall(r'--pst-icon-[\w-]+:\s*"\\([0-9a-f]{4})"', css)}
     return {rules[name] for name in used if name in rules} | properties
 
@@ -146,7 +146,10 @@ def copy_katex_assets(app, exception) -> None:
         return
     dist = Path(app.srcdir, "node_modules", "katex", "dist")
     if not (dist / "katex.min.css").is_file():
-        raise ExtensionError(f"{dist} is missing: run `npm ci` (make html does) for KaTeX's CSS and fonts")
+        logger.warning(
+            f"{dist.relative_to(app.srcdir)} is missing: run `npm ci` (make html does) for KaTeX's CSS and fonts"
+        )
+        return
     dest = Path(app.outdir, "_static", "katex")
     shutil.copytree(dist / "fonts", dest / "fonts", dirs_exist_ok=True)
     shutil.copy2(dist / "katex.min.css", dest / "katex.min.css")

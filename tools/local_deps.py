@@ -9,12 +9,16 @@ on the page (executablebooks/MyST-NB#329, still open). This extension adds the m
     was executed. Otherwise its cache record is removed before Sphinx reads the sources, and the
     page is read again, so myst-nb executes exactly the notebooks that import what changed.
 
+The same holds for every notebook and each file named in ``local_deps_files`` (paths relative
+to the source folder, such as the pinned requirements that decide which torch ran the code).
+
 Configuration (conf.py, or ``sphinx: config:`` in a Jupyter Book ``_config.yml``)::
 
-    local_deps_packages = ["day08"]   # importable names; found where the build imports them
+    local_deps_packages = ["day08"]            # importable names; found where the build imports them
+    local_deps_files = ["requirements.txt"]    # every notebook depends on these
 
 What each record was executed against is kept beside the cache, in ``local_deps.json``
-(``{notebook hash: {package: digest}}``). A record found without an entry was made before this
+(``{notebook hash: {package or file: digest}}``). A record found without an entry was made before this
 extension knew of it, or by a build that stopped early: it is treated as stale when its
 notebook imports a listed package. Records made during a build are stamped when it finishes.
 Only public APIs are used: jupyter-cache's ``get_cache``, ``list_cache_records``,
@@ -54,6 +58,15 @@ def package_digest(name: str) -> str:
     return digest.hexdigest()
 
 
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes() if path.is_file() else b"(missing)").hexdigest()
+
+
+def digests(packages: list[str], files: list[str], root: Path) -> dict[str, str]:
+    """The current digest of every dependency, keyed ``package`` or ``file:path``."""
+    return {**{p: package_digest(p) for p in packages}, **{f"file:{f}": file_digest(root / f) for f in files}}
+
+
 def imported(notebook, packages: list[str]) -> list[str]:
     """The listed packages that the notebook's code cells import (``import p``, ``from p...``)."""
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
@@ -65,24 +78,24 @@ def _stamps(cache) -> tuple[Path, dict]:
     return path, (json.loads(path.read_text(encoding="utf8")) if path.is_file() else {})
 
 
-def evict_stale(cache, packages: list[str]) -> list[str]:
-    """Remove the cache records executed against another version of a listed package; return
+def evict_stale(cache, packages: list[str], files: list[str] = (), root: Path = Path()) -> list[str]:
+    """Remove the cache records executed against other versions of their dependencies; return
     their notebooks' URIs (the source paths myst-nb stored them under)."""
-    if not packages:
+    if not packages and not files:
         return []
-    current = {p: package_digest(p) for p in packages}
+    current = digests(packages, files, root)
     path, stamps = _stamps(cache)
     evicted = []
     for record in cache.list_cache_records():
         stamp = stamps.get(record.hashkey)
-        if stamp is None:
+        if stamp is None:  # made before we knew it, or by a build that stopped early
             try:
-                uses = imported(cache.get_cache_bundle(record.pk).nb, packages)
-            except KeyError:  # a record whose notebook file is gone: useless either way
-                uses = packages
-            stale = bool(uses)
+                stale = bool(files) or bool(imported(cache.get_cache_bundle(record.pk).nb, packages))
+            except KeyError:  # its notebook file is gone: useless either way
+                stale = True
         else:
-            stale = any(stamp[p] != current.get(p) for p in stamp)
+            stale = any(stamp.get(f"file:{f}") != current[f"file:{f}"] for f in files)
+            stale = stale or any(stamp[p] != current.get(p) for p in stamp if not p.startswith("file:"))
         if stale:
             cache.remove_cache(record.pk)
             stamps.pop(record.hashkey, None)
@@ -91,20 +104,20 @@ def evict_stale(cache, packages: list[str]) -> list[str]:
     return evicted
 
 
-def stamp(cache, packages: list[str]) -> None:
-    """Note, for every record not yet noted, the digests of the listed packages it imports."""
+def stamp(cache, packages: list[str], files: list[str] = (), root: Path = Path()) -> None:
+    """Note, for every record not yet noted, the digests of the dependencies it was made with."""
     path, stamps = _stamps(cache)
     current = {}
     for record in cache.list_cache_records():
         if record.hashkey not in stamps:
-            uses = imported(cache.get_cache_bundle(record.pk).nb, packages)
-            current = current or {p: package_digest(p) for p in packages}
-            stamps[record.hashkey] = {p: current[p] for p in uses}
+            current = current or digests(packages, files, root)
+            uses = imported(cache.get_cache_bundle(record.pk).nb, packages) + [f"file:{f}" for f in files]
+            stamps[record.hashkey] = {dep: current[dep] for dep in uses}
     path.write_text(json.dumps(stamps, indent=1, sort_keys=True), encoding="utf8")
 
 
 def _cache(app):
-    if app.config.nb_execution_mode != "cache" or not app.config.local_deps_packages:
+    if app.config.nb_execution_mode != "cache" or not (app.config.local_deps_packages or app.config.local_deps_files):
         return None
     from jupyter_cache import get_cache
 
@@ -117,24 +130,26 @@ def outdated(app, env, added, changed, removed) -> list[str]:
     if cache is None:
         return []
     docs = []
-    for uri in evict_stale(cache, app.config.local_deps_packages):
+    config = app.config
+    for uri in evict_stale(cache, config.local_deps_packages, config.local_deps_files, Path(app.srcdir)):
         docname = env.path2doc(uri)
         if docname in env.found_docs and docname not in added | changed:
             docs.append(docname)
     if docs:
-        logger.info(f"local_deps: {', '.join(sorted(docs))} import a changed package; executing again")
+        logger.info(f"local_deps: a dependency of {', '.join(sorted(docs))} changed; executing again")
     return docs
 
 
 def build_finished(app, exception) -> None:
     cache = _cache(app)
     if cache is not None:
-        stamp(cache, app.config.local_deps_packages)
+        stamp(cache, app.config.local_deps_packages, app.config.local_deps_files, Path(app.srcdir))
 
 
 def setup(app):
     app.setup_extension("myst_nb")
     app.add_config_value("local_deps_packages", [], "env", [list])
+    app.add_config_value("local_deps_files", [], "env", [list])
     app.connect("env-get-outdated", outdated)
     app.connect("build-finished", build_finished)
     # Both handlers run in the main process, before reading and after writing; no env data.

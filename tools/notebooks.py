@@ -70,6 +70,7 @@ def find_chapters(root: Path) -> list[Chapter]:
                 break
     return found
 
+
 FOLDER = "notebooks"
 SOURCE_ENV = "DAY08_SOURCE"
 REPOSITORY = re.compile(r"git\+https://[^@\"]+@")  # the repository part of the install line

@@ -1,0 +1,68 @@
+"""Throwaway copies of the book, built as `make html` builds it (for the tests and the benchmark).
+
+    copy_book(dest, cache=True)   # sources, node_modules linked, and optionally the execution cache
+    build(dest)                   # tools/execute.py, then jupyter-book build . -W -n --keep-going
+
+A copy's chapters import the copy's own package: ``build`` puts ``code/src`` first on
+PYTHONPATH, for the build (tools/local_deps.py digests what it imports) and for the kernels.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+BOOK_FILES = [
+    "Makefile",
+    "package.json",
+    "package-lock.json",
+    "_config.yml",
+    "_toc.yml",
+    "requirements.txt",
+    "book",
+    "code",
+    "tools",
+    "_static",
+    "_templates",
+]
+JUPYTER_BOOK = [str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going", "-q"]
+
+
+def copy_book(dest: Path, root: Path = ROOT, cache: bool = False) -> Path:
+    """Copy the book's sources to ``dest`` (node_modules linked, for KaTeX); with ``cache``, the
+    executed notebooks too, so that the copy executes only what differs from ``root``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in BOOK_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif src.is_file():
+            shutil.copy2(src, dest / name)
+    if (root / "node_modules").is_dir():
+        (dest / "node_modules").symlink_to(root / "node_modules", target_is_directory=True)
+    if cache and (root / "_build" / ".jupyter_cache").is_dir():
+        shutil.copytree(root / "_build" / ".jupyter_cache", dest / "_build" / ".jupyter_cache")
+    return dest
+
+
+def environment(root: Path) -> dict[str, str]:
+    pythonpath = os.pathsep.join(filter(None, [str(root / "code" / "src"), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=pythonpath, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def build(root: Path, pre_execute: bool = True, command: list[str] = JUPYTER_BOOK, timeout: float = 900):
+    """Build ``root`` as `make html` does (or only ``command``); never raises on failure.
+    Returns a CompletedProcess with both steps' output."""
+    env, out, err = environment(root), "", ""
+    steps = ([[sys.executable, "tools/execute.py"]] if pre_execute else []) + [command]
+    for step in steps:
+        result = subprocess.run(step, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+        out, err = out + result.stdout, err + result.stderr
+        if result.returncode:
+            break
+    return subprocess.CompletedProcess(steps, result.returncode, out, err)
