@@ -57,8 +57,15 @@ notebooks: $(STAMP)  ## regenerate the Colab copies notebooks/*.ipynb from the c
 test: $(STAMP) $(NODE) chromium  ## run the whole test suite (builds the site first if needed)
 	$(BIN)/python -m pytest
 
-serve: $(STAMP)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=8001 for another port)
-	$(BIN)/python tools/serve.py --port $(or $(PORT),8000)
+serve: $(STAMP) $(NODE)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=8001 for another port)
+	@# sphinx-autobuild runs sphinx-build, which reads conf.py: Jupyter Book writes it from
+	@# _config.yml (documented: jupyter-book config sphinx; gitignored, rewritten every time).
+	$(BIN)/jupyter-book config sphinx . > /dev/null
+	PYTHONPATH=tools $(BIN)/sphinx-autobuild . _build/html -d _build/.doctrees -W --keep-going -n -q \
+	  --host 127.0.0.1 --port $(or $(PORT),8000) --watch code/src \
+	  --pre-build "$(BIN)/python tools/execute.py" \
+	  --re-ignore '(^|/)(\.[^/]+|_build|node_modules|notebooks|tests|__pycache__)(/|$$)' --re-ignore 'conf\.py$$'
+
 
 chapter: $(STAMP)  ## start a chapter from the template: make chapter NAME=my-topic TITLE="My topic"
 	$(BIN)/python tools/new_chapter.py "$(NAME)" "$(TITLE)"
