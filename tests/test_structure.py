@@ -71,12 +71,14 @@ def test_code_is_a_folder_not_a_package():
     assert (ROOT / "code" / "src" / "day08" / "__init__.py").is_file()
 
 
-def test_config_pins_the_branch_and_builds_only_toc_files():
+def test_config_pins_the_branch_and_keeps_the_build_strict_and_never_stale():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["repository"]["branch"] == "main"
-    assert config["only_build_toc_files"] is True
-    assert {".*", "code", "tests", "_build"} <= set(config["exclude_patterns"])
+    assert {".*", "**/_*", "code", "tests", "_build"} <= set(config["exclude_patterns"])
     assert config["execute"]["execute_notebooks"] == "cache"
+    assert {"local_deps", "cell_errors", "build_lock"} <= set(config["sphinx"]["local_extensions"])
+    assert config["sphinx"]["config"]["local_deps_packages"] == ["day08"]
+    assert config["sphinx"]["config"]["nitpicky"] is True
 
 
 def test_requirements_pin_jupyter_book_1():

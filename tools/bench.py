@@ -1,23 +1,25 @@
-"""Benchmark the build (a script that prints figures; not a test).
+"""Benchmark the build against the stock `jupyter-book build` (a script that prints figures; not a test).
 
-    python tools/bench.py            # what `make bench` runs; about 3-5 minutes
+    python tools/bench.py            # what `make bench` runs; about 5 minutes
     python tools/bench.py --runs 1   # quicker, less steady
 
-Each figure is the median of ``--runs`` runs, measured on a temporary copy of the book so
-the working tree's _build/ is left alone:
+Each figure is the median of ``--runs`` runs, each on fresh temporary copies of the book (the
+working tree's _build/ is left alone), ours and the stock build side by side in the same run:
 
-- cold build: no cache, no _build (every chapter executes, in parallel)
-- no-change rebuild: the same build again
-- prose edit: one sentence added to a chapter's text (no cell may run)
-- package edit: a comment added to the shared package (every chapter importing it runs)
-- plain Python: each chapter's code cells run as one script, one chapter after another
+- ours: ``make html`` (tools/execute.py runs the stale chapters at once, then
+  ``jupyter-book build . -W -n --keep-going``; make skips both when nothing changed)
+- stock: ``jupyter-book build . -W -n --keep-going`` alone, which executes chapters one by one
+- cold build (no cache, no _build), no-change rebuild, prose edit (a sentence added to a
+  chapter), package edit (a comment added to the shared package); for each, the chapters
+  executed, read from jupyter-cache's records.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import datetime
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -25,99 +27,76 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))  # this script sits beside build.py; it is not in the book
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # beside book_copy.py; not part of the book
+import book_copy  # noqa: E402
+from jupyter_cache import get_cache  # noqa: E402
 
-import build  # noqa: E402
+ROOT = book_copy.ROOT
+VENV = Path(sys.executable).parent.parent
 
 
-def timed_build(root: Path) -> tuple[float, dict]:
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "tools/build.py"], cwd=root, capture_output=True, text=True)
+def run(root: Path, command: list[str]) -> tuple[float, set[str]]:
+    """Seconds taken, and the chapters executed (cache records made meanwhile)."""
+    start, moment = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    result = subprocess.run(command, cwd=root, env=book_copy.environment(root), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode:
-        sys.exit(f"build failed in {root}:\n{result.stdout}\n{result.stderr}")
-    report = root / "_build" / "reports" / "execution.json"
-    statuses = {e["chapter"]: e for e in json.loads(report.read_text())} if report.is_file() else {}
-    return seconds, statuses
+        sys.exit(f"{' '.join(command)} failed in {root}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    cache = get_cache(str(root / "_build" / ".jupyter_cache"))
+    return seconds, {os.path.relpath(r.uri, root) for r in cache.list_cache_records() if r.created > moment}
 
 
-def executed(statuses: dict) -> int:
-    return sum(1 for e in statuses.values() if e["status"] == "executed")
-
-
-def plain_python(root: Path) -> dict[str, float]:
-    """Each chapter's code cells as one script, run with plain Python (no Jupyter, no Sphinx)."""
-    times = {}
-    # the same settings as the build's kernels (one torch thread), so only the build's overhead differs
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(root / "code" / "src"), OMP_NUM_THREADS="1")
-    for chapter in build.find_chapters(root):
-        nb = build.read_notebook(chapter)
-        code = "\n\n".join(
-            "\n".join(line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!")))
-            for c in nb.cells
-            if c.cell_type == "code" and "raises-exception" not in c.metadata.get("tags", [])
-        )
-        if not code.strip():
-            continue
-        script = root / "_bench_script.py"
-        script.write_text(code)
-        start = time.perf_counter()
-        subprocess.run([sys.executable, str(script)], cwd=chapter.path.parent, env=env, check=True, capture_output=True)
-        times[chapter.rel] = time.perf_counter() - start
-        script.unlink()
-    return times
+def importers(root: Path) -> set[str]:
+    return {
+        p.relative_to(root).as_posix()
+        for p in (root / "book").glob("*.md")
+        if re.search(r"^\s*(from|import)\s+day08\b", p.read_text(), re.MULTILINE) and not p.name.startswith("_")
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Benchmark the book's build.")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    rows: dict[str, list[float]] = {k: [] for k in ("cold", "nochange", "prose", "package", "plain")}
-    ran: dict[str, list[int]] = {k: [] for k in ("prose", "package")}
-    per_chapter: dict[str, list[float]] = {}
-    for run in range(args.runs):
+    commands = {
+        "ours": ["make", "html", f"VENV={VENV}"],
+        "stock": [str(book_copy.BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going", "-q"],
+    }
+    steps = ("cold", "nochange", "prose", "package")
+    seconds = {(who, step): [] for who in commands for step in steps}
+    ran: dict[tuple[str, str], set[str]] = {}
+    for number in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-            root = Path(tmp)
-            build.copy_book(root)  # sources only: a cold build
-            seconds, statuses = timed_build(root)
-            rows["cold"].append(seconds)
-            for name, entry in statuses.items():
-                per_chapter.setdefault(name, []).append(entry["seconds"])
-            rows["nochange"].append(timed_build(root)[0])
+            for who, command in commands.items():
+                root = book_copy.copy_book(Path(tmp) / who)  # sources only: a cold build
+                for step in steps:
+                    if step == "prose":
+                        chapter = root / "book" / "softmax-cross-entropy.md"
+                        chapter.write_text(chapter.read_text() + f"\nOne more sentence, run {number}.\n")
+                    if step == "package":
+                        module = root / "code" / "src" / "day08" / "__init__.py"
+                        module.write_text(module.read_text() + f"\n# edited by the benchmark, run {number}\n")
+                    took, executed = run(root, command)
+                    seconds[(who, step)].append(took)
+                    ran[(who, step)] = executed
+        print(f"run {number + 1}/{args.runs} done", file=sys.stderr, flush=True)
 
-            chapter = next(c for c in build.find_chapters(root) if "{code-cell}" in c.text)
-            chapter.path.write_text(chapter.text + f"\nOne more sentence, run {run}.\n")
-            seconds, statuses = timed_build(root)
-            rows["prose"].append(seconds)
-            ran["prose"].append(executed(statuses))
-
-            module = root / "code" / "src" / "day08" / "__init__.py"
-            module.write_text(module.read_text() + f"\n# edited by the benchmark, run {run}\n")
-            seconds, statuses = timed_build(root)
-            rows["package"].append(seconds)
-            ran["package"].append(executed(statuses))
-
-            plain = plain_python(root)
-            rows["plain"].append(sum(plain.values()))
-            for name, seconds in plain.items():
-                per_chapter.setdefault(f"{name} (plain Python)", []).append(seconds)
-        print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
-
-    med = {k: statistics.median(v) for k, v in rows.items()}
+    med = {key: statistics.median(values) for key, values in seconds.items()}
+    expected = importers(ROOT)
     print(f"Build benchmark: median of {args.runs} run(s), {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
-    print("| step | seconds | chapters executed |")
-    print("| --- | ---: | ---: |")
-    print(f"| cold build (execute all + Sphinx) | {med['cold']:.2f} | all |")
-    print(f"| no-change rebuild | {med['nochange']:.2f} | 0 |")
-    print(f"| prose edit rebuild | {med['prose']:.2f} | {max(ran['prose'])} |")
-    print(f"| package edit rebuild | {med['package']:.2f} | {max(ran['package'])} |")
-    print(f"| plain Python, chapters' code in series | {med['plain']:.2f} | all |")
-    print(f"\ncold build / plain Python = {med['cold'] / med['plain']:.2f} (target <= 0.7)")
-    print("\n| chapter | seconds (median) |")
-    print("| --- | ---: |")
-    for name, values in sorted(per_chapter.items()):
-        print(f"| {name} | {statistics.median(values):.2f} |")
+    print("| step | ours: make html (s) | chapters run | stock jupyter-book build (s) | chapters run |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    names = {"cold": "cold build", "nochange": "no-change rebuild", "prose": "prose edit", "package": "package edit"}
+    for step in steps:
+        print(
+            f"| {names[step]} | {med[('ours', step)]:.2f} | {len(ran[('ours', step)])} "
+            f"| {med[('stock', step)]:.2f} | {len(ran[('stock', step)])} |"
+        )
+    ratio = med[("ours", "cold")] / med[("stock", "cold")]
+    print(f"\ncold build, ours / stock = {ratio:.2f} (target <= 0.75)")
+    exact = ran[("ours", "package")] == expected == ran[("stock", "package")]
+    print(f"package edit re-executed exactly the {len(expected)} importing chapters (both builds): {exact}")
+    print(f"prose edit executed {len(ran[('ours', 'prose')])} chapters (target 0)")
 
 
 if __name__ == "__main__":

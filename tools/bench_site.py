@@ -36,8 +36,8 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script beside build.py, not in the book
-import build as book  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script beside book_copy.py, not in the book
+import book_copy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
@@ -51,7 +51,7 @@ def chapters() -> list[str]:
 
 
 def build(root: Path) -> Path:
-    result = subprocess.run([sys.executable, "tools/build.py"], cwd=root, capture_output=True, text=True)
+    result = book_copy.build(root)
     if result.returncode != 0:
         sys.exit(f"the build in {root} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return root / "_build" / "html"
@@ -59,11 +59,12 @@ def build(root: Path) -> Path:
 
 def default_copy(dest: Path) -> Path:
     """The book as a default Jupyter Book 1 build: without this site's lean_site and KaTeX."""
-    book.copy_book(dest, ROOT, cache=True)  # the executed chapters too: nothing runs again
+    book_copy.copy_book(dest, ROOT, cache=True)  # the executed chapters too: nothing runs again
     config = yaml.safe_load((dest / "_config.yml").read_text())
     sphinx = config["sphinx"]
     sphinx["extra_extensions"] = [e for e in sphinx["extra_extensions"] if e != "sphinxcontrib.katex"]
     sphinx["local_extensions"].pop("lean_site")
+    sphinx["config"].pop("templates_path")  # _templates/ drops fontawesome.js
     for key in ("html_math_renderer", "katex_prerender", "katex_css_path", "html_context"):
         sphinx["config"].pop(key, None)
     config.get("html", {}).pop("favicon", None)
