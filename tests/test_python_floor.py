@@ -72,8 +72,9 @@ def fresh_clone_files(dest):
 
 
 def run_make(cwd, *args, path_first=None):
-    env = dict(os.environ)
-    env.pop("MAKEFLAGS", None)
+    # A make of its own, as typed in a terminal, also when the tests run under `make test`
+    # (whose variables would make it print "Entering directory" lines).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     if path_first:
         env["PATH"] = f"{path_first}{os.pathsep}{env['PATH']}"
     return subprocess.run(["make", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
