@@ -5,6 +5,9 @@
 # and reinstall only when requirements.txt or code/pyproject.toml change.
 
 PYTHON ?= python3
+# The oldest Python the pins install on. README.md, CONTRIBUTING.md, code/pyproject.toml and the
+# workflows say the same (tests/test_python_floor.py checks that they agree).
+PYTHON_FLOOR := 3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -19,7 +22,16 @@ export CHROMIUM_PATH
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
+# Before installing, `make` stops with one line when the Python it would use (.venv's, or
+# $(PYTHON) to create .venv) is older than the floor, instead of failing deep inside pip.
+PYTHON_USED  = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+PYTHON_FOUND = $(shell { $(PYTHON_USED) --version 2>&1 || echo not a working Python; } | tail -n 1)
+PYTHON_OLD   = $(shell minor=$$(echo '$(PYTHON_FOUND)' | sed -n 's/^Python 3\.\([0-9][0-9]*\).*/\1/p'); \
+                 [ "$${minor:-0}" -ge $(word 2,$(subst ., ,$(PYTHON_FLOOR))) ] || echo old)
+PYTHON_FIX   = $(if $(wildcard $(BIN)/python),delete $(VENV) and )run make PYTHON=python$(PYTHON_FLOOR) (or a newer Python)
+
 $(STAMP): requirements.txt code/pyproject.toml
+	$(if $(PYTHON_OLD),$(error this project needs Python $(PYTHON_FLOOR) or newer, but $(or $(shell command -v $(PYTHON_USED)),$(PYTHON_USED)) is $(PYTHON_FOUND): $(PYTHON_FIX)))
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e ./code
 	@touch $@
