@@ -39,8 +39,8 @@ install: $(STAMP) $(NODE) chromium  ## install everything html and test need (th
 html: $(STAMP) $(NODE)  ## build the site into _build/html
 	$(BIN)/python tools/build.py
 
-notebooks: $(STAMP)  ## regenerate the Colab copies notebooks/*.ipynb from the chapters (commit them)
-	$(BIN)/python tools/notebooks.py
+notebooks: html  ## write the Colab copies notebooks/*.ipynb from the chapters and their build (commit them)
+	$(BIN)/python tools/colab.py
 
 test: $(STAMP) $(NODE) chromium  ## run the whole test suite (builds the site first if needed)
 	$(BIN)/python -m pytest

@@ -1,0 +1,819 @@
+"""The Colab copies: one notebook per chapter with code, written from the chapter and its build.
+
+    python tools/colab.py           # what `make notebooks` runs: rewrite notebooks/*.ipynb
+    python tools/colab.py --check   # change nothing; exit 1 naming each copy that is out of date
+
+Colab opens ``.ipynb`` files from GitHub, not MyST markdown, so every chapter with code gets a
+copy in ``notebooks/`` (``book/<name>.md`` -> ``notebooks/<name>.ipynb``), committed so that
+GitHub (and so Colab and Binder) can serve it. The ``.md`` stays the single source; a copy is
+written from it and from the outputs of the last build (``make html`` first), and reads like
+the page:
+
+- **Set-up first.** ``setup_cell(config)`` installs the package ``day08`` from the repository
+  and branch in ``_config.yml`` (``repository.url``, ``repository.branch``) when it is missing,
+  and defines a stand-in for myst-nb's ``glue``. The download button's notebook starts with
+  the same cell (``tools/notebooks.py``).
+- **Numbers in the prose.** ``{glue:text}`key:.3f``` becomes the number the build computed,
+  formatted as myst-nb formats it on the page (``format_plain_text``); ``{glue}`` shows the
+  value's text, as the page does. The values come from jupyter-cache (``execute.cache``), the
+  notebook myst-nb matched for the chapter.
+- **Colab-native markdown.** An exercise is a heading "Exercise N (title)" with its text in a
+  quote block; its solution is a heading "Solution to Exercise N" whose section (prose, code
+  and figures) starts collapsed in Colab (``metadata.colab.collapsed_sections``) and in
+  JupyterLab (``jp-MarkdownHeadingCollapsed``). Admonitions, margins, dropdowns and tabs are
+  quote blocks with their title; ``{ref}``, ``{numref}``, ``{doc}`` and ``{eq}`` are links to
+  the published pages (``html.baseurl``); ``{tableofcontents}`` lists the other chapters'
+  copies; figures keep their captions; math is unchanged. A construct the copy cannot show is
+  an error naming the chapter, not raw markup.
+- **Hidden cells.** ``remove-cell`` cells are site plumbing (glue and build checks) and are
+  left out, except one that glues a figure the page shows: it becomes a Colab form cell (code
+  hidden, figure shown). ``remove-input`` and ``hide-input`` cells become form cells too.
+
+Glued values whose key ends in ``_seconds`` or ``_ms`` are measured times: the copy shows the
+build's measurement, but ``--check`` does not compare it (it changes from run to run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = "notebooks"
+SOURCE_ENV = "DAY08_SOURCE"  # the tests point the set-up cell at a local copy of code/
+GLUE_IMPORT = re.compile(r"^from myst_nb import glue[ \t]*\n?", re.MULTILINE)
+MEASURED = re.compile(r"(_seconds|_ms)$")  # glue keys whose values are timings
+ADMONITIONS = {
+    "admonition", "note", "tip", "hint", "important", "warning", "caution", "attention", "danger",
+    "error", "seealso", "margin", "sidebar", "topic", "epigraph", "dropdown", "card", "versionadded",
+    "versionchanged", "deprecated",
+}  # fmt: skip
+FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|:{3,}|~{3,})(?P<info>.*)$")
+DIRECTIVE_INFO = re.compile(r"^\{(?P<name>[\w:.-]+)\}[ \t]*(?P<arg>.*)$")
+OPTION = re.compile(r"^:(?P<key>[\w-]+):[ \t]*(?P<value>.*)$")
+TARGET = re.compile(r"^\((?P<label>[^()\s]+)\)=[ \t]*$")
+HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.*?)[ \t]*#*[ \t]*$")
+ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<text>[^`]*)`")
+EQ_LABEL = re.compile(r"^\$\$[ \t]*\((?P<label>[^()\s]+)\)[ \t]*$")  # $$ (label) closing a labelled equation
+MYST_COMMENT = re.compile(r"^%.*$")
+
+
+class ColabError(Exception):
+    """A chapter the copy cannot be written for; the message names the file and the fix."""
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def load_config(root: Path = ROOT) -> dict:
+    path = root / "_config.yml"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf8")) or {}
+    except yaml.YAMLError as err:
+        raise ColabError(f"_config.yml is not valid YAML: {err}") from err
+
+
+def repository(config: dict) -> tuple[str, str]:
+    """(URL, branch) of the repository the copies install from and link to: ``repository`` in
+    _config.yml, the one place they are configured."""
+    repo = config.get("repository") or {}
+    url, branch = str(repo.get("url", "")).rstrip("/"), str(repo.get("branch", "main"))
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
+        raise ColabError(f"_config.yml: repository.url must be a GitHub repository URL, not {url!r}")
+    return url, branch
+
+
+def install_source(config: dict) -> str:
+    """pip's name for the package ``day08`` at the configured repository and branch."""
+    url, branch = repository(config)
+    return f"git+{url}@{branch}#subdirectory=code"
+
+
+def site_url(config: dict) -> str:
+    """Where the book is published (``html.baseurl``), ending in a slash."""
+    url = str((config.get("html") or {}).get("baseurl", "")).strip()
+    if not url.startswith("https://"):
+        raise ColabError("_config.yml: set html.baseurl to the published site's URL (the copies link to its pages)")
+    return url.rstrip("/") + "/"
+
+
+def notebook_path(docname: str) -> str:
+    """Where the copy of a chapter lives, relative to the repository root."""
+    return f"{FOLDER}/{docname.removeprefix('book/')}.ipynb"
+
+
+def colab_url(config: dict, docname: str) -> str:
+    url, branch = repository(config)
+    return f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}/blob/{branch}/{notebook_path(docname)}"
+
+
+SETUP = '''\
+# @title Set up: install the book's package `day08` if it is missing
+import os
+
+try:
+    import day08
+except ImportError:
+    source = os.environ.get("{env}", "{source}")
+    %pip install --quiet {{source}}
+
+
+def glue(name, value, display=True):
+    """On the website this puts `value` into the text; here the text already shows it."""
+    if display or hasattr(value, "savefig"):  # a figure is shown where it is made
+        from IPython.display import display as show
+
+        show(value)'''
+
+
+def setup_cell(config: dict) -> nbformat.NotebookNode:
+    """The first cell of every Colab copy and every download: installs ``day08`` from the
+    configured repository when it is missing, and stands in for ``myst_nb.glue``. A Colab form
+    cell (``cellView: form``): Colab shows its title and hides its code."""
+    source = SETUP.format(env=SOURCE_ENV, source=install_source(config))
+    return nbformat.v4.new_code_cell(source, metadata={"cellView": "form", "tags": ["remove-cell"]})
+
+
+# --------------------------------------------------------------------------- chapters
+
+
+def reading_order(root: Path = ROOT) -> list[str]:
+    """The docnames of _toc.yml, in reading order."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    try:
+        return list(parse_toc_yaml(root / "_toc.yml").keys())
+    except Exception as err:  # the parser raises several types; all mean "fix _toc.yml"
+        raise ColabError(f"_toc.yml cannot be read: {err}") from err
+
+
+def read_chapter(path: Path) -> nbformat.NotebookNode:
+    """The notebook myst-nb builds from a chapter (the one the execution cache matches)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    try:
+        return read_myst_markdown_notebook(path.read_text(encoding="utf8"), config=MdParserConfig(), path=str(path))
+    except Exception as err:  # myst-nb raises MystMetadataParsingError and others
+        raise ColabError(f"{path.name}: cannot be read as a MyST notebook: {err}") from err
+
+
+def is_executable(notebook) -> bool:
+    return any(cell.cell_type == "code" for cell in notebook.cells)
+
+
+@dataclass
+class Chapter:
+    docname: str
+    path: Path
+    notebook: nbformat.NotebookNode
+    title: str = ""
+    labels: dict = field(default_factory=dict)  # label -> (anchor, text, number or None)
+    start: dict = field(default_factory=dict)  # exercises and figures numbered before this chapter
+
+
+def chapters(root: Path = ROOT) -> list[Chapter]:
+    found, counts = [], {"exercise": 0, "figure": 0}
+    for docname in reading_order(root):
+        path = root / f"{docname}.md"
+        if not path.is_file():
+            raise ColabError(f"_toc.yml lists '{docname}' but there is no {docname}.md")
+        chapter = Chapter(docname, path, read_chapter(path), start=dict(counts))
+        index_labels(chapter, counts)
+        found.append(chapter)
+    return found
+
+
+def anchor(label: str) -> str:
+    from docutils.nodes import make_id
+
+    return make_id(label)
+
+
+def index_labels(chapter: Chapter, counts: dict) -> None:
+    """What {ref}, {numref} and {eq} can point at in a chapter, numbered as the site numbers
+    them: exercises and figures through the whole book in reading order, equations per page."""
+    counts["equation"] = 0
+    pending = None
+    for cell in chapter.notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for block in blocks(cell.source):
+            if block.kind == "text":
+                for line in block.lines:
+                    if m := TARGET.match(line):
+                        pending = m["label"]
+                    elif m := HEADING.match(line):
+                        if not chapter.title:
+                            chapter.title = strip_roles(m["title"])
+                        if pending:
+                            chapter.labels[pending] = (anchor(pending), strip_roles(m["title"]), None)
+                        pending = None
+                    elif m := EQ_LABEL.match(line):
+                        counts["equation"] += 1
+                        chapter.labels[m["label"]] = (anchor(m["label"]), f"({counts['equation']})", counts["equation"])
+                    elif line.strip():
+                        pending = None
+                continue
+            name, options = block.name, block.options
+            if name in ("exercise", "exercise-start"):
+                counts["exercise"] += 1
+                number = counts["exercise"]
+                title = f"Exercise {number}" + (f" ({strip_roles(block.arg)})" if block.arg else "")
+                if "label" in options:
+                    chapter.labels[options["label"]] = (anchor(options["label"]), title, number)
+            elif name in ("figure", "glue:figure"):
+                counts["figure"] += 1
+                if "name" in options:
+                    chapter.labels[options["name"]] = (anchor(options["name"]), f"Fig. {counts['figure']}", counts["figure"])
+            elif name == "math" and "label" in options:
+                counts["equation"] += 1
+                chapter.labels[options["label"]] = (anchor(options["label"]), f"({counts['equation']})", counts["equation"])
+
+
+def strip_roles(text: str) -> str:
+    return ROLE.sub(lambda m: m["text"], text).strip()
+
+
+# --------------------------------------------------------------------------- markdown blocks
+
+
+@dataclass
+class Block:
+    kind: str  # "text" or "directive"
+    lines: list[str]
+    name: str = ""
+    arg: str = ""
+    options: dict = field(default_factory=dict)
+    body: str = ""
+
+
+def blocks(text: str) -> list[Block]:
+    """Split markdown into plain-text runs and top-level MyST directives (fenced with ``` or
+    :::, possibly nesting other fences)."""
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        m = FENCE_OPEN.match(lines[i])
+        if not m:
+            if out and out[-1].kind == "text":
+                out[-1].lines.append(lines[i])
+            else:
+                out.append(Block("text", [lines[i]]))
+            i += 1
+            continue
+        end = closing_fence(lines, i, m["fence"])
+        info = m["info"].strip()
+        d = DIRECTIVE_INFO.match(info)
+        if not d:  # a plain code block: text, untouched
+            chunk = lines[i : end + 1]
+            if out and out[-1].kind == "text":
+                out[-1].lines.extend(chunk)
+            else:
+                out.append(Block("text", chunk))
+            i = end + 1
+            continue
+        body = lines[i + 1 : end]
+        options, start = {}, 0
+        if body and body[0].strip() == "---":  # YAML options block
+            close = next((j for j in range(1, len(body)) if body[j].strip() == "---"), None)
+            if close is not None:
+                options = yaml.safe_load("\n".join(body[1:close])) or {}
+                start = close + 1
+        else:
+            while start < len(body) and (o := OPTION.match(body[start])):
+                options[o["key"]] = o["value"].strip()
+                start += 1
+        out.append(
+            Block("directive", lines[i : end + 1], d["name"], d["arg"].strip(), options, "\n".join(body[start:]).strip("\n"))
+        )
+        i = end + 1
+    return out
+
+
+def closing_fence(lines: list[str], start: int, fence: str) -> int:
+    """Index of the line that closes the fence opened at ``start`` (or the last line)."""
+    char, length, depth_stack = fence[0], len(fence), []
+    for j in range(start + 1, len(lines)):
+        stripped = lines[j].strip()
+        if depth_stack:
+            inner_char, inner_len = depth_stack[-1]
+            if stripped and set(stripped) == {inner_char} and len(stripped) >= inner_len:
+                depth_stack.pop()
+                continue
+        elif stripped and set(stripped) == {char} and len(stripped) >= length:
+            return j
+        m = FENCE_OPEN.match(lines[j])
+        if m and m["info"].strip():
+            depth_stack.append((m["fence"][0], len(m["fence"])))
+    return len(lines) - 1
+
+
+# --------------------------------------------------------------------------- glued values
+
+
+def glued_outputs(chapter: Chapter, config: dict, root: Path) -> dict:
+    """{glue key: its output (mime bundle)} from the build's execution of the chapter."""
+    from jupyter_cache import get_cache
+    from myst_nb.ext.glue import extract_glue_data_cell
+
+    cache_path = root / ((config.get("execute") or {}).get("cache") or "_build/.jupyter_cache")
+    executed = None
+    if cache_path.is_dir():
+        cache = get_cache(str(cache_path))
+        try:
+            record = cache.match_cache_notebook(chapter.notebook)
+            executed = cache.get_cache_bundle(record.pk).nb
+        except KeyError:
+            executed = None
+    if executed is None:
+        raise ColabError(
+            f"{chapter.path.relative_to(root)}: the build has not executed this version of the chapter "
+            f"(nothing in {cache_path.relative_to(root)} matches it): run `make html`, then `make notebooks`"
+        )
+    values = {}
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            for key, output in extract_glue_data_cell(nbformat.from_dict(json.loads(json.dumps(cell)))):
+                values[key] = output
+    return values
+
+
+# --------------------------------------------------------------------------- the converter
+
+
+class Converter:
+    """Turns a chapter's notebook into its Colab copy (see the top of this file)."""
+
+    def __init__(self, chapter: Chapter, book: list[Chapter], config: dict, values: dict):
+        self.chapter, self.book, self.config, self.values = chapter, book, config, values
+        self.site = site_url(config)
+        self.cells: list = []
+        self.text: list[str] = []  # markdown lines not yet in a cell
+        self.quote = False  # inside {exercise-start} ... {exercise-end}
+        self.level = 1  # level of the last section heading
+        self.solution_level = None  # set after a solution: the next text needs a heading
+        self.exercises = chapter.start["exercise"]
+        self.figures = chapter.start["figure"]
+        self.exercise_titles: dict[str, str] = {}
+        self.collapsed: list = []
+        self.measured: set[str] = set()  # measured times shown in the prose, as formatted
+        self.figure_keys = set()
+        for cell in chapter.notebook.cells:
+            if cell.cell_type == "markdown":
+                for block in blocks(cell.source):
+                    if block.kind == "directive" and block.name in ("glue:figure", "glue", "glue:any") and block.arg:
+                        self.figure_keys.add(block.arg.split("::")[-1])
+
+    def fail(self, what: str) -> ColabError:
+        return ColabError(f"{self.chapter.path.name}: {what}")
+
+    # ---- output
+
+    def flush(self) -> None:
+        text = "\n".join(self.text).strip("\n")
+        text = re.sub(r"\n{3,}", "\n\n", text)
+        text = re.sub(r"^(>\n)+|(\n>)+$", "", text)  # no empty quote lines around a quote
+        self.text = []
+        if text.strip() and text.strip() != ">":
+            self.add(nbformat.v4.new_markdown_cell(text))
+
+    def add(self, cell) -> None:
+        if self.solution_level is not None:
+            heading = HEADING.match(cell.source.split("\n", 1)[0]) if cell.cell_type == "markdown" else None
+            if not (heading and len(heading["hashes"]) <= self.solution_level):
+                # text after a folded solution belongs to the section, not to the solution
+                title = f"{'#' * self.solution_level} {self.section_title} (continued)"
+                self.cells.append(nbformat.v4.new_markdown_cell(title))
+            self.solution_level = None
+        self.cells.append(cell)
+
+    def emit(self, markdown: str) -> None:
+        for line in markdown.split("\n"):
+            self.text.append(("> " + line).rstrip() if self.quote else line)
+
+    def heading_cell(self, level: int, title: str, collapsed: bool = False) -> None:
+        self.flush()
+        cell = nbformat.v4.new_markdown_cell(f"{'#' * min(level, 6)} {title}")
+        if collapsed:
+            cell.metadata["jp-MarkdownHeadingCollapsed"] = True
+            self.collapsed.append(cell)
+        self.add(cell)
+
+    # ---- cells
+
+    def convert(self) -> list:
+        self.section_title = self.chapter.title
+        for cell in self.chapter.notebook.cells:
+            if cell.cell_type == "markdown":
+                self.markdown(cell.source)
+            elif cell.cell_type == "code":
+                self.code(cell)
+        self.flush()
+        return self.cells
+
+    def code(self, cell) -> None:
+        self.flush()
+        tags = list(cell.metadata.get("tags", []))
+        source = GLUE_IMPORT.sub("", cell.source).strip("\n")
+        if not source.strip():
+            return
+        metadata = {"tags": tags} if tags else {}
+        if "remove-cell" in tags:
+            if not (glue_keys(source) & self.figure_keys):
+                return  # glue and build checks only: the prose already shows the numbers
+            source = "# @title Draw the figure (the website hides this code)\n" + source
+            metadata["cellView"] = "form"
+        elif "remove-input" in tags or "hide-input" in tags:
+            source = "# @title Show the result (the website hides this code)\n" + source
+            metadata["cellView"] = "form"
+        self.add(nbformat.v4.new_code_cell(source, metadata=metadata))
+
+    def markdown(self, source: str) -> None:
+        for block in blocks(source):
+            if block.kind == "text":
+                for line in block.lines:
+                    self.text_line(line)
+            else:
+                self.directive(block)
+
+    def text_line(self, line: str) -> None:
+        if TARGET.match(line) or MYST_COMMENT.match(line):
+            return
+        if m := HEADING.match(line):
+            self.flush()
+            self.level = len(m["hashes"])
+            self.section_title = self.roles(m["title"])
+            self.text.append(f"{m['hashes']} {self.section_title}")
+            self.flush()
+            return
+        if m := EQ_LABEL.match(line):
+            line = "$$"
+        self.emit(self.roles(line))
+
+    # ---- directives
+
+    def directive(self, block: Block) -> None:
+        name, arg, options = block.name, block.arg, block.options
+        if name in ("exercise", "exercise-start"):
+            self.exercises += 1
+            title = f"Exercise {self.exercises}" + (f" ({self.roles(arg)})" if arg else "")
+            if "label" in options:
+                self.exercise_titles[options["label"]] = title
+            self.heading_cell(self.level + 1, title)
+            self.quote = True
+            if name == "exercise":
+                self.emit(self.plain(block.body))
+                self.flush()
+                self.quote = False
+        elif name == "exercise-end":
+            self.flush()
+            self.quote = False
+        elif name in ("solution", "solution-start"):
+            target = self.exercise_titles.get(arg)
+            if target is None:
+                raise self.fail(f"{{{name}}} {arg}: no exercise with that label comes before it on the page")
+            self.heading_cell(self.level + 2, f"Solution to {target}", collapsed=True)
+            if name == "solution":
+                self.emit(self.plain(block.body))
+                self.flush()
+                self.solution_level = self.level + 2
+        elif name == "solution-end":
+            self.flush()
+            self.solution_level = self.level + 2
+        else:
+            self.emit(self.plain_directive(block))
+
+    def plain(self, text: str) -> str:
+        """Markdown with no directive, role or target left (directives nested in a body)."""
+        out = []
+        for block in blocks(text):
+            if block.kind == "text":
+                for line in block.lines:
+                    if TARGET.match(line) or MYST_COMMENT.match(line):
+                        continue
+                    out.append("$$" if EQ_LABEL.match(line) else self.roles(line))
+            else:
+                out.append(self.plain_directive(block))
+        return "\n".join(out).strip("\n")
+
+    def quoted(self, title: str, body: str) -> str:
+        text = f"**{title}**" + (f"\n\n{body}" if body.strip() else "")
+        return "\n".join(("> " + line).rstrip() for line in text.split("\n"))
+
+    def plain_directive(self, block: Block) -> str:
+        name, arg, options, body = block.name, block.arg, block.options, block.body
+        if name in ADMONITIONS:
+            title = self.roles(arg) if arg else name.capitalize()
+            if name in ("margin", "sidebar") and not arg:
+                title = "Aside"
+            return self.quoted(title, self.plain(body))
+        if name == "glue:figure":
+            self.figures += 1
+            self.glued(arg)  # it must exist, even though code shows it
+            caption = self.plain(body)
+            return f"**Fig. {self.figures}.** {caption}" if caption else f"**Fig. {self.figures}.**"
+        if name in ("figure", "image"):
+            if name == "figure":
+                self.figures += 1
+            url = self.file_url(arg)
+            alt = options.get("alt", "")
+            caption = self.plain(body)
+            image = f"![{alt}]({url})"
+            return image + (f"\n\n**Fig. {self.figures}.** {caption}" if name == "figure" and caption else "")
+        if name in ("glue", "glue:any"):
+            output = self.glued(arg)
+            if any(k.startswith("image/") for k in output["data"]):
+                return ""  # a figure: the code that makes it shows it
+            return self.any_text(output)
+        if name == "glue:md":
+            return self.glued(arg)["data"].get("text/markdown", "")
+        if name == "glue:math":
+            return "$$\n" + self.glued(arg)["data"].get("text/latex", "").strip("$") + "\n$$"
+        if name == "math":
+            return "$$\n" + body + "\n$$"
+        if name in ("code-block", "code", "sourcecode"):
+            return f"```{arg}\n{body}\n```"
+        if name == "literalinclude":
+            return f"```python\n{self.included_source(arg, options)}\n```"
+        if name == "tableofcontents":
+            return self.table_of_contents()
+        if name in ("tab-set", "grid", "div", "container"):
+            return self.plain(body)
+        if name in ("tab-item", "grid-item", "grid-item-card"):
+            return f"**{self.roles(arg)}**\n\n{self.plain(body)}" if arg else self.plain(body)
+        if name in ("raw",):
+            return body if arg in ("html", "markdown") else ""
+        if name in ("toctree", "exercise-end", "solution-end"):
+            return ""
+        raise self.fail(
+            f"a Colab copy cannot show the {{{name}}} directive; add it to tools/colab.py (plain_directive)"
+        )
+
+    # ---- roles and links
+
+    def roles(self, line: str) -> str:
+        return ROLE.sub(self.role, line)
+
+    def role(self, m) -> str:
+        name, text = m["name"], m["text"]
+        if name in ("glue:text", "glue:", "glue", "glue:any", "glue:md"):
+            return self.glue_role(name, text)
+        if name == "math":
+            return f"${text}$"
+        if name in ("ref", "numref", "eq", "doc"):
+            return self.link(name, text)
+        if name in ("abbr", "term", "index", "dfn", "guilabel", "menuselection", "file", "samp"):
+            return re.sub(r"\s*\(.*\)$", "", text) if name == "abbr" else re.sub(r"\s*<[^>]*>$", "", text)
+        if name in ("code", "kbd", "command", "program"):
+            return f"`{text}`"
+        if name in ("sub", "subscript"):
+            return f"<sub>{text}</sub>"
+        if name in ("sup", "superscript"):
+            return f"<sup>{text}</sup>"
+        if name == "download":
+            label, target = self.split_target(text)
+            return f"[{label or target}]({self.file_url(target)})"
+        raise self.fail(f"a Colab copy cannot show the {{{name}}} role; add it to tools/colab.py (role)")
+
+    @staticmethod
+    def split_target(text: str) -> tuple[str, str]:
+        if m := re.fullmatch(r"(?s)(.*?)\s*<([^<>]+)>", text):
+            return m[1].strip(), m[2].strip()
+        return "", text.strip()
+
+    def link(self, name: str, text: str) -> str:
+        label, target = self.split_target(text)
+        if name == "doc":
+            docname = os.path.normpath(os.path.join(os.path.dirname(self.chapter.docname), target)).replace(os.sep, "/")
+            docname = docname.removesuffix(".md")
+            chapter = next((c for c in self.book if c.docname == docname), None)
+            if chapter is None:
+                raise self.fail(f"{{doc}}`{text}`: no chapter {docname} in _toc.yml")
+            return f"[{label or chapter.title}]({self.site}{docname}.html)"
+        for chapter in self.book:
+            if target in chapter.labels:
+                ident, title, number = chapter.labels[target]
+                if name == "eq":
+                    shown = label or title
+                elif name == "numref":
+                    shown = label.replace("{number}", str(number)) if label else title
+                    shown = shown.replace("{name}", title)
+                else:
+                    shown = label or title
+                return f"[{shown}]({self.site}{chapter.docname}.html#{ident})"
+        raise self.fail(f"{{{name}}}`{text}`: no label {target!r} in any chapter")
+
+    def file_url(self, path: str) -> str:
+        url, branch = repository(self.config)
+        full = os.path.normpath(os.path.join(os.path.dirname(self.chapter.docname), path)).replace(os.sep, "/")
+        return f"{url}/raw/{branch}/{full}"
+
+    def table_of_contents(self) -> str:
+        lines = []
+        for chapter in self.book:
+            if chapter.docname == self.chapter.docname:
+                continue
+            if is_executable(chapter.notebook):
+                lines.append(f"- [{chapter.title}]({colab_url(self.config, chapter.docname)}) (notebook)")
+            else:
+                lines.append(f"- [{chapter.title}]({self.site}{chapter.docname}.html)")
+        return "\n".join(lines)
+
+    # ---- glue
+
+    def glued(self, key: str):
+        key = key.split("::")[-1].strip()
+        if key not in self.values:
+            raise self.fail(f"glue key {key!r} is not glued by any code cell of the build")
+        return self.values[key]
+
+    def glue_role(self, name: str, text: str) -> str:
+        from myst_nb.core.variables import format_plain_text
+
+        if name == "glue:text":
+            key, _, spec = text.rpartition(":") if ":" in text.split("::")[-1] else (text, "", "")
+            spec = spec if key else ""
+            key = key or text
+            data = self.glued(key)["data"]
+            if "text/plain" not in data:
+                raise self.fail(f"{{glue:text}}`{text}`: the glued value has no text")
+            shown = format_plain_text(data["text/plain"], spec or "s")
+            if MEASURED.search(key):
+                self.measured.add(shown)
+            return shown
+        if name == "glue:md":
+            return self.glued(text)["data"].get("text/markdown", "")
+        return self.any_text(self.glued(text))
+
+    def any_text(self, output) -> str:
+        """What the page shows for ``{glue}``: markdown, math or the value's plain text."""
+        data = output["data"]
+        if "text/markdown" in data:
+            return data["text/markdown"].strip()
+        if "text/latex" in data:
+            return "$" + data["text/latex"].strip().strip("$") + "$"
+        if "text/plain" in data:
+            return data["text/plain"]
+        raise self.fail(f"glue {output!r}: the copy can only show text, markdown or math inline")
+
+    # ---- included source
+
+    def included_source(self, path: str, options: dict) -> str:
+        """What ``{literalinclude}`` shows: the file, or with ``:pyobject:`` that definition,
+        dedented as ``:dedent:`` does."""
+        source = (self.chapter.path.parent / path).read_text(encoding="utf8")
+        if "pyobject" in options:
+            lines, body = source.splitlines(), ast.parse(source).body
+            node = None
+            for part in options["pyobject"].split("."):
+                node = next((n for n in body if getattr(n, "name", None) == part), None)
+                if node is None:
+                    raise self.fail(f"{{literalinclude}} {path}: no {options['pyobject']} in it")
+                body = getattr(node, "body", [])
+            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            source = "\n".join(lines[first - 1 : node.end_lineno])
+        return textwrap.dedent(source).rstrip()
+
+
+def glue_keys(source: str) -> set[str]:
+    """Keys of the ``glue("key", ...)`` calls in a code cell (string literals only)."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "glue"
+        and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the copies
+
+
+def colab_notebook(chapter: Chapter, book: list[Chapter], config: dict, values: dict, converter=None):
+    """The Colab copy of a chapter: the set-up cell, then the chapter as Colab shows it."""
+    converter = converter or Converter(chapter, book, config, values)
+    cells = [setup_cell(config), *converter.convert()]
+    for number, cell in enumerate(cells):
+        cell.id = f"cell-{number}"  # fixed ids, so a copy changes only when its chapter does
+        if cell.cell_type == "markdown":
+            cell.metadata["id"] = cell.id  # Colab names cells by metadata.id (collapsed_sections)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata = {
+        "kernelspec": dict(chapter.notebook.metadata.get("kernelspec", {"name": "python3", "display_name": "Python 3"})),
+        "language_info": {"name": "python"},
+        "colab": {"provenance": [], "collapsed_sections": [c.id for c in converter.collapsed]},
+    }
+    nbformat.validate(notebook)
+    return notebook
+
+
+def copies(root: Path = ROOT) -> dict[str, tuple[str, set[str]]]:
+    """{path of each copy: (its text, the measured times its prose shows)} for every chapter
+    with code in _toc.yml."""
+    config = load_config(root)
+    book = chapters(root)
+    out = {}
+    for chapter in book:
+        if is_executable(chapter.notebook):
+            values = glued_outputs(chapter, config, root)
+            converter = Converter(chapter, book, config, values)
+            text = nbformat.writes(colab_notebook(chapter, book, config, values, converter)) + "\n"
+            out[notebook_path(chapter.docname)] = (text, converter.measured)
+    return out
+
+
+def expected(root: Path = ROOT) -> dict[str, str]:
+    """{path of each copy: its text}."""
+    return {path: text for path, (text, _) in copies(root).items()}
+
+
+def stale(root: Path = ROOT) -> list[str]:
+    """The copies that are missing, out of date, or left over from a removed chapter. Every
+    character is compared, the install source included, except the measured times."""
+    want = copies(root)
+    have = {p.relative_to(root).as_posix() for p in (root / FOLDER).glob("**/*.ipynb")}
+    changed = [
+        path
+        for path, (text, measured) in want.items()
+        if not (root / path).is_file() or not same_but_measured((root / path).read_text("utf8"), text, measured)
+    ]
+    return sorted(changed + [path for path in have if path not in want])
+
+
+NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
+
+
+def same_but_measured(old: str, new: str, measured: set[str]) -> bool:
+    """True when two copies are equal, or differ only in markdown numbers that the new copy
+    shows as measured times (both texts are cut at every number; the words must match)."""
+    if old == new:
+        return True
+    try:
+        old_nb = nbformat.reads(old, as_version=4)
+    except Exception:  # not a notebook at all
+        return False
+    new_nb = nbformat.reads(new, as_version=4)
+    if len(old_nb.cells) != len(new_nb.cells) or old_nb.metadata != new_nb.metadata:
+        return False
+    for a, b in zip(old_nb.cells, new_nb.cells):
+        if (a.cell_type, a.get("id"), a.metadata) != (b.cell_type, b.get("id"), b.metadata):
+            return False
+        if a.source == b.source:
+            continue
+        if a.cell_type != "markdown" or NUMBER.split(a.source) != NUMBER.split(b.source):
+            return False
+        pairs = zip(NUMBER.findall(a.source), NUMBER.findall(b.source))
+        if any(x != y and y not in measured for x, y in pairs):
+            return False
+    return True
+
+
+def write(root: Path = ROOT) -> list[str]:
+    """Bring notebooks/ in line with the chapters; return what changed."""
+    want = expected(root)
+    changed = []
+    for path, text in want.items():
+        file = root / path
+        if not file.is_file() or file.read_text("utf8") != text:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(text, encoding="utf8")
+            changed.append(path)
+    for file in (root / FOLDER).glob("**/*.ipynb"):
+        if file.relative_to(root).as_posix() not in want:
+            file.unlink()
+            changed.append(file.relative_to(root).as_posix())
+    return sorted(changed)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a copy is out of date")
+    args = parser.parse_args(argv)
+    try:
+        changed = stale(ROOT) if args.check else write(ROOT)
+    except ColabError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    if args.check and changed:
+        print("Out of date (run `make notebooks` and commit them):\n  " + "\n  ".join(changed), file=sys.stderr)
+        return 1
+    print(f"{FOLDER}/: {len(changed)} notebook(s) {'out of date' if args.check else 'written or removed'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
