@@ -60,7 +60,9 @@ def resolves(python: str, tmp_path: Path) -> subprocess.CompletedProcess:
 def test_every_binder_pin_accepts_that_python(binder_python, tmp_path):
     assert pins(), "binder/requirements.txt pins nothing"
     result = resolves(binder_python, tmp_path)
-    assert result.returncode == 0, f"binder/requirements.txt does not resolve for Python {binder_python}:\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"binder/requirements.txt does not resolve for Python {binder_python}:\n{result.stderr}"
+    )
 
 
 def test_without_runtime_txt_repo2docker_would_pick_a_python_the_pins_reject(tmp_path):

@@ -180,6 +180,7 @@ class Chapter:
     title: str = ""
     labels: dict = field(default_factory=dict)  # label -> (anchor, text, number or None)
     start: dict = field(default_factory=dict)  # exercises and figures numbered before this chapter
+    resume: dict = field(default_factory=dict)  # the root: the numbers after its table of contents
 
 
 def chapters(root: Path = ROOT) -> list[Chapter]:
@@ -188,9 +189,18 @@ def chapters(root: Path = ROOT) -> list[Chapter]:
         path = root / f"{docname}.md"
         if not path.is_file():
             raise ColabError(f"_toc.yml lists '{docname}' but there is no {docname}.md")
-        chapter = Chapter(docname, path, read_chapter(path), start=dict(counts))
-        index_labels(chapter, counts)
-        found.append(chapter)
+        found.append(Chapter(docname, path, read_chapter(path), start=dict(counts)))
+    # Sphinx numbers the root page up to its table of contents, then the chapters, then the rest
+    # of the root page (index.html's figure is numbered after every chapter's)
+    root_walk = index_labels(found[0], counts)
+    next(root_walk, None)
+    for chapter in found[1:]:
+        chapter.start = dict(counts)
+        for _ in index_labels(chapter, counts):
+            pass
+    found[0].resume = dict(counts)
+    for _ in root_walk:
+        pass
     return found
 
 
@@ -200,7 +210,7 @@ def anchor(label: str) -> str:
     return make_id(label)
 
 
-def index_labels(chapter: Chapter, counts: dict) -> None:
+def index_labels(chapter: Chapter, counts: dict):
     """What {ref}, {numref} and {eq} can point at in a chapter, numbered as the site numbers
     them: exercises and figures through the whole book in reading order, equations per page."""
     counts["equation"] = 0
@@ -226,6 +236,8 @@ def index_labels(chapter: Chapter, counts: dict) -> None:
                         pending = None
                 continue
             name, options = block.name, block.options
+            if name == "tableofcontents":
+                yield  # the caller numbers the other chapters here
             if name in ("exercise", "exercise-start"):
                 counts["exercise"] += 1
                 number = counts["exercise"]
@@ -235,10 +247,18 @@ def index_labels(chapter: Chapter, counts: dict) -> None:
             elif name in ("figure", "glue:figure"):
                 counts["figure"] += 1
                 if "name" in options:
-                    chapter.labels[options["name"]] = (anchor(options["name"]), f"Fig. {counts['figure']}", counts["figure"])
+                    chapter.labels[options["name"]] = (
+                        anchor(options["name"]),
+                        f"Fig. {counts['figure']}",
+                        counts["figure"],
+                    )
             elif name == "math" and "label" in options:
                 counts["equation"] += 1
-                chapter.labels[options["label"]] = (anchor(options["label"]), f"({counts['equation']})", counts["equation"])
+                chapter.labels[options["label"]] = (
+                    anchor(options["label"]),
+                    f"({counts['equation']})",
+                    counts["equation"],
+                )
 
 
 def strip_roles(text: str) -> str:
@@ -294,7 +314,14 @@ def blocks(text: str) -> list[Block]:
                 options[o["key"]] = o["value"].strip()
                 start += 1
         out.append(
-            Block("directive", lines[i : end + 1], d["name"], d["arg"].strip(), options, "\n".join(body[start:]).strip("\n"))
+            Block(
+                "directive",
+                lines[i : end + 1],
+                d["name"],
+                d["arg"].strip(),
+                options,
+                "\n".join(body[start:]).strip("\n"),
+            )
         )
         i = end + 1
     return out
@@ -367,6 +394,7 @@ class Converter:
         self.exercise_titles: dict[str, str] = {}
         self.collapsed: list = []
         self.measured: set[str] = set()  # measured times shown in the prose, as formatted
+        self.shown: list[str] = []  # every {glue:text} value, as formatted, in order
         self.figure_keys = set()
         for cell in chapter.notebook.cells:
             if cell.cell_type == "markdown":
@@ -546,6 +574,8 @@ class Converter:
         if name == "literalinclude":
             return f"```python\n{self.included_source(arg, options)}\n```"
         if name == "tableofcontents":
+            if self.chapter.resume:  # the chapters' exercises and figures are numbered here
+                self.exercises, self.figures = self.chapter.resume["exercise"], self.chapter.resume["figure"]
             return self.table_of_contents()
         if name in ("tab-set", "grid", "div", "container"):
             return self.plain(body)
@@ -648,6 +678,7 @@ class Converter:
             if "text/plain" not in data:
                 raise self.fail(f"{{glue:text}}`{text}`: the glued value has no text")
             shown = format_plain_text(data["text/plain"], spec or "s")
+            self.shown.append(shown)
             if MEASURED.search(key):
                 self.measured.add(shown)
             return shown
@@ -713,7 +744,9 @@ def colab_notebook(chapter: Chapter, book: list[Chapter], config: dict, values: 
             cell.metadata["id"] = cell.id  # Colab names cells by metadata.id (collapsed_sections)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
-        "kernelspec": dict(chapter.notebook.metadata.get("kernelspec", {"name": "python3", "display_name": "Python 3"})),
+        "kernelspec": dict(
+            chapter.notebook.metadata.get("kernelspec", {"name": "python3", "display_name": "Python 3"})
+        ),
         "language_info": {"name": "python"},
         "colab": {"provenance": [], "collapsed_sections": [c.id for c in converter.collapsed]},
     }
@@ -769,14 +802,14 @@ def same_but_measured(old: str, new: str, measured: set[str]) -> bool:
     new_nb = nbformat.reads(new, as_version=4)
     if len(old_nb.cells) != len(new_nb.cells) or old_nb.metadata != new_nb.metadata:
         return False
-    for a, b in zip(old_nb.cells, new_nb.cells):
+    for a, b in zip(old_nb.cells, new_nb.cells, strict=True):
         if (a.cell_type, a.get("id"), a.metadata) != (b.cell_type, b.get("id"), b.metadata):
             return False
         if a.source == b.source:
             continue
         if a.cell_type != "markdown" or NUMBER.split(a.source) != NUMBER.split(b.source):
             return False
-        pairs = zip(NUMBER.findall(a.source), NUMBER.findall(b.source))
+        pairs = zip(NUMBER.findall(a.source), NUMBER.findall(b.source), strict=True)
         if any(x != y and y not in measured for x, y in pairs):
             return False
     return True
