@@ -381,3 +381,14 @@ def test_an_included_source_becomes_a_code_block_with_that_definition():
     block = colab.colab_notebook(chapter, BOOK, CONFIG, {}).cells[1].source
     assert block.startswith("```python\ndef tanh(self):") and block.endswith("```")
     assert "def __mul__" not in block
+
+
+def test_a_list_table_becomes_a_markdown_table():
+    text = "```{list-table} Shapes\n:header-rows: 1\n\n* - name\n  - shape\n* - `X`\n  - (N, 64)\n```\n"
+    chapter = colab.Chapter(
+        "book/demo", ROOT / "book" / "demo.md",
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)]),
+        start={"exercise": 0, "figure": 0},
+    )  # fmt: skip
+    table = colab.colab_notebook(chapter, BOOK, CONFIG, {}).cells[1].source
+    assert table == "**Shapes**\n\n| name | shape |\n| --- | --- |\n| `X` | (N, 64) |"

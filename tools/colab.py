@@ -583,11 +583,35 @@ class Converter:
             return f"**{self.roles(arg)}**\n\n{self.plain(body)}" if arg else self.plain(body)
         if name in ("raw",):
             return body if arg in ("html", "markdown") else ""
+        if name == "list-table":
+            return self.list_table(block)
         if name in ("toctree", "exercise-end", "solution-end"):
             return ""
         raise self.fail(
             f"a Colab copy cannot show the {{{name}}} directive; add it to tools/colab.py (plain_directive)"
         )
+
+    def list_table(self, block: Block) -> str:
+        """A ``{list-table}`` (a list of rows, each a list of cells) as a markdown table."""
+        rows, row = [], None
+        for line in block.body.splitlines():
+            if m := re.match(r"^\*\s+-\s*(.*)$", line):
+                row = [m[1]]
+                rows.append(row)
+            elif (m := re.match(r"^\s+-\s*(.*)$", line)) and row is not None:
+                row.append(m[1])
+            elif line.strip() and row:
+                row[-1] += " " + line.strip()
+        if not rows:
+            raise self.fail(f"{{list-table}} {block.arg}: no rows")
+        header = int(block.options.get("header-rows", 0) or 0)
+        width = max(len(r) for r in rows)
+        cells = [[self.roles(c).replace("|", "\\|") for c in r] + [""] * (width - len(r)) for r in rows]
+        head = cells[0] if header else [""] * width
+        body = cells[1:] if header else cells
+        lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * width] + ["| " + " | ".join(r) + " |" for r in body]
+        title = f"**{self.roles(block.arg)}**\n\n" if block.arg else ""
+        return title + "\n".join(lines)
 
     # ---- roles and links
 
