@@ -270,7 +270,7 @@ def strip_roles(text: str) -> str:
 
 @dataclass
 class Block:
-    kind: str  # "text" or "directive"
+    kind: str  # "text", "code" (a plain fenced block, kept as it is) or "directive"
     lines: list[str]
     name: str = ""
     arg: str = ""
@@ -294,12 +294,8 @@ def blocks(text: str) -> list[Block]:
         end = closing_fence(lines, i, m["fence"])
         info = m["info"].strip()
         d = DIRECTIVE_INFO.match(info)
-        if not d:  # a plain code block: text, untouched
-            chunk = lines[i : end + 1]
-            if out and out[-1].kind == "text":
-                out[-1].lines.extend(chunk)
-            else:
-                out.append(Block("text", chunk))
+        if not d:  # a plain code block: kept as it is
+            out.append(Block("code", lines[i : end + 1]))
             i = end + 1
             continue
         body = lines[i + 1 : end]
@@ -468,7 +464,9 @@ class Converter:
 
     def markdown(self, source: str) -> None:
         for block in blocks(source):
-            if block.kind == "text":
+            if block.kind == "code":
+                self.emit("\n".join(block.lines))
+            elif block.kind == "text":
                 for line in block.lines:
                     self.text_line(line)
             else:
@@ -525,7 +523,9 @@ class Converter:
         """Markdown with no directive, role or target left (directives nested in a body)."""
         out = []
         for block in blocks(text):
-            if block.kind == "text":
+            if block.kind == "code":
+                out.extend(block.lines)
+            elif block.kind == "text":
                 for line in block.lines:
                     if TARGET.match(line) or MYST_COMMENT.match(line):
                         continue
