@@ -455,7 +455,7 @@ class Converter:
         if "remove-cell" in tags:
             if not (glue_keys(source) & self.figure_keys):
                 return  # glue and build checks only: the prose already shows the numbers
-            source = "# @title Draw the figure (the website hides this code)\n" + source
+            source = "# @title Show the figure (the website hides this code)\n" + source
             metadata["cellView"] = "form"
         elif "remove-input" in tags or "hide-input" in tags:
             source = "# @title Show the result (the website hides this code)\n" + source
@@ -694,14 +694,12 @@ class Converter:
     def glue_role(self, name: str, text: str) -> str:
         from myst_nb.core.variables import format_plain_text
 
-        if name == "glue:text":
-            key, _, spec = text.rpartition(":") if ":" in text.split("::")[-1] else (text, "", "")
-            spec = spec if key else ""
-            key = key or text
+        if name == "glue:text":  # `key` or `key:format`, as myst-nb's PasteTextRole splits it
+            key, spec = text.rsplit(":", 1) if ":" in text.split("::")[-1] else (text, "s")
             data = self.glued(key)["data"]
             if "text/plain" not in data:
                 raise self.fail(f"{{glue:text}}`{text}`: the glued value has no text")
-            shown = format_plain_text(data["text/plain"], spec or "s")
+            shown = format_plain_text(data["text/plain"], spec)
             self.shown.append(shown)
             if MEASURED.search(key):
                 self.measured.add(shown)
