@@ -392,3 +392,12 @@ def test_a_list_table_becomes_a_markdown_table():
     )  # fmt: skip
     table = colab.colab_notebook(chapter, BOOK, CONFIG, {}).cells[1].source
     assert table == "**Shapes**\n\n| name | shape |\n| --- | --- |\n| `X` | (N, 64) |"
+
+
+def test_writing_a_copy_of_a_chapter_the_build_has_not_run_says_what_to_do(tree):
+    chapter = tree / EXECUTABLE[0].path.relative_to(ROOT)
+    chapter.write_text(chapter.read_text().replace("```{code-cell} ipython3\n", "```{code-cell} ipython3\nx = 1\n", 1))
+    result = subprocess.run([sys.executable, "tools/colab.py"], cwd=tree, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{EXECUTABLE[0].docname}.md: the build has not executed this version" in result.stderr, result.stderr
+    assert "run `make html`, then `make notebooks`" in result.stderr
