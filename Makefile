@@ -63,5 +63,5 @@ bench: $(STAMP)  ## print build and execution timings (not a test)
 bench-site: $(STAMP) $(NODE) chromium  ## Lighthouse and bytes per page, ours vs a default Jupyter Book build (not a test)
 	$(BIN)/python tools/bench_site.py
 
-clean:  ## remove _build: the site, the execution cache, the Colab test virtualenv (keeps .venv)
+clean:  ## remove _build: the site, the execution cache, the Colab test virtualenvs (keeps .venv)
 	rm -rf _build
