@@ -401,3 +401,12 @@ def test_writing_a_copy_of_a_chapter_the_build_has_not_run_says_what_to_do(tree)
     assert result.returncode == 1
     assert f"{EXECUTABLE[0].docname}.md: the build has not executed this version" in result.stderr, result.stderr
     assert "run `make html`, then `make notebooks`" in result.stderr
+
+
+def test_without_the_cache_the_numbers_come_from_the_notebooks_myst_nb_wrote(tree):
+    cache = (CONFIG.get("execute") or {}).get("cache", "_build/.jupyter_cache")
+    shutil.rmtree(tree / cache)
+    assert check(tree).returncode == 1, "no execution of the chapters: the copies cannot be checked"
+    shutil.copytree(ROOT / "_build" / "jupyter_execute", tree / "_build" / "jupyter_execute")
+    result = check(tree)
+    assert result.returncode == 0, result.stderr

@@ -16,7 +16,8 @@ the page:
 - **Numbers in the prose.** ``{glue:text}`key:.3f``` becomes the number the build computed,
   formatted as myst-nb formats it on the page (``format_plain_text``); ``{glue}`` shows the
   value's text, as the page does. The values come from jupyter-cache (``execute.cache``), the
-  notebook myst-nb matched for the chapter.
+  notebook myst-nb matched for the chapter, or else from the executed notebook myst-nb wrote
+  to ``_build/jupyter_execute/`` when its code is the chapter's.
 - **Colab-native markdown.** An exercise is a heading "Exercise N (title)" with its text in a
   quote block; its solution is a heading "Solution to Exercise N" whose section (prose, code
   and figures) starts collapsed in Colab (``metadata.colab.collapsed_sections``) and in
@@ -344,28 +345,47 @@ def closing_fence(lines: list[str], start: int, fence: str) -> int:
 # --------------------------------------------------------------------------- glued values
 
 
-def glued_outputs(chapter: Chapter, config: dict, root: Path) -> dict:
-    """{glue key: its output (mime bundle)} from the build's execution of the chapter."""
+def code_of(notebook) -> list[str]:
+    """The code cells of a notebook as myst-nb executes them (no glue import, no set-up cell)."""
+    sources = [GLUE_IMPORT.sub("", c.source).strip() for c in notebook.cells if c.cell_type == "code"]
+    return [s for s in sources if s and not s.startswith(SETUP.splitlines()[0])]
+
+
+def executed_notebook(chapter: Chapter, config: dict, root: Path):
+    """The build's execution of this version of the chapter: jupyter-cache's record (the cache
+    of _config.yml's ``execute.cache``), else the notebook myst-nb wrote to
+    ``_build/jupyter_execute/`` if its code is the chapter's; None when neither has it."""
     from jupyter_cache import get_cache
-    from myst_nb.ext.glue import extract_glue_data_cell
 
     cache_path = root / ((config.get("execute") or {}).get("cache") or "_build/.jupyter_cache")
-    executed = None
     if cache_path.is_dir():
         cache = get_cache(str(cache_path))
         try:
-            record = cache.match_cache_notebook(chapter.notebook)
-            executed = cache.get_cache_bundle(record.pk).nb
+            return cache.get_cache_bundle(cache.match_cache_notebook(chapter.notebook).pk).nb
         except KeyError:
-            executed = None
+            pass
+    written = root / "_build" / "jupyter_execute" / f"{chapter.docname}.ipynb"
+    if written.is_file():
+        notebook = nbformat.read(written, as_version=4)
+        ran = any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+        if ran and code_of(notebook) == code_of(chapter.notebook):
+            return notebook
+    return None
+
+
+def glued_outputs(chapter: Chapter, config: dict, root: Path) -> dict:
+    """{glue key: its output (mime bundle)} from the build's execution of the chapter."""
+    from myst_nb.ext.glue import extract_glue_data_cell
+
+    executed = executed_notebook(chapter, config, root)
     if executed is None:
         raise ColabError(
             f"{chapter.path.relative_to(root)}: the build has not executed this version of the chapter "
-            f"(nothing in {cache_path.relative_to(root)} matches it): run `make html`, then `make notebooks`"
+            "(neither the execution cache nor _build/jupyter_execute has it): run `make html`, then `make notebooks`"
         )
     values = {}
     for cell in executed.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code":  # a copy: extract_glue_data_cell rewrites the outputs it reads
             for key, output in extract_glue_data_cell(nbformat.from_dict(json.loads(json.dumps(cell)))):
                 values[key] = output
     return values
