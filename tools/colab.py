@@ -508,6 +508,11 @@ class Converter:
 
     # ---- directives
 
+    @property
+    def solution_heading(self) -> int:
+        """A solution's heading level: below its exercise's, which is below the section's."""
+        return min(self.level + 2, 6)
+
     def directive(self, block: Block) -> None:
         name, arg, options = block.name, block.arg, block.options
         if name in ("exercise", "exercise-start"):
@@ -515,7 +520,7 @@ class Converter:
             title = f"Exercise {self.exercises}" + (f" ({self.roles(arg)})" if arg else "")
             if "label" in options:
                 self.exercise_titles[options["label"]] = title
-            self.heading_cell(self.level + 1, title)
+            self.heading_cell(min(self.level + 1, 5), title)
             self.quote = True
             if name == "exercise":
                 self.emit(self.plain(block.body))
@@ -528,14 +533,14 @@ class Converter:
             target = self.exercise_titles.get(arg)
             if target is None:
                 raise self.fail(f"{{{name}}} {arg}: no exercise with that label comes before it on the page")
-            self.heading_cell(self.level + 2, f"Solution to {target}", collapsed=True)
+            self.heading_cell(self.solution_heading, f"Solution to {target}", collapsed=True)
             if name == "solution":
                 self.emit(self.plain(block.body))
                 self.flush()
-                self.solution_level = self.level + 2
+                self.solution_level = self.solution_heading
         elif name == "solution-end":
             self.flush()
-            self.solution_level = self.level + 2
+            self.solution_level = self.solution_heading
         else:
             self.emit(self.plain_directive(block))
 
