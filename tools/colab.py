@@ -28,7 +28,8 @@ the page:
   an error naming the chapter, not raw markup.
 - **Hidden cells.** ``remove-cell`` cells are site plumbing (glue and build checks) and are
   left out, except one that glues a figure the page shows: it becomes a Colab form cell (code
-  hidden, figure shown). ``remove-input`` and ``hide-input`` cells become form cells too.
+  hidden, figure shown). ``remove-input``, ``hide-input`` and ``hide-cell`` cells become form
+  cells too (Colab shows their title and output; "Show code" opens them).
 
 Glued values whose key ends in ``_seconds`` or ``_ms`` are measured times: the copy shows the
 build's measurement, but ``--check`` does not compare it (it changes from run to run).
@@ -477,7 +478,7 @@ class Converter:
                 return  # glue and build checks only: the prose already shows the numbers
             source = "# @title Show the figure (the website hides this code)\n" + source
             metadata["cellView"] = "form"
-        elif "remove-input" in tags or "hide-input" in tags:
+        elif {"remove-input", "hide-input", "hide-cell"} & set(tags):
             source = "# @title Show the result (the website hides this code)\n" + source
             metadata["cellView"] = "form"
         self.add(nbformat.v4.new_code_cell(source, metadata=metadata))
