@@ -410,3 +410,18 @@ def test_without_the_cache_the_numbers_come_from_the_notebooks_myst_nb_wrote(tre
     shutil.copytree(ROOT / "_build" / "jupyter_execute", tree / "_build" / "jupyter_execute")
     result = check(tree)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_visible_cell_that_needs_a_hidden_cell_is_an_error_naming_the_name():
+    cells = [
+        nbformat.v4.new_code_cell("secret = 41\nassert secret > 0", metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_code_cell("answer = secret + 1\nprint(answer)"),
+    ]
+    chapter = colab.Chapter(
+        "book/demo",
+        ROOT / "book" / "demo.md",
+        nbformat.v4.new_notebook(cells=cells),
+        start={"exercise": 0, "figure": 0},
+    )
+    with pytest.raises(colab.ColabError, match=r"demo\.md: a visible cell uses secret, which only a hidden"):
+        colab.colab_notebook(chapter, BOOK, CONFIG, {})

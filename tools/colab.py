@@ -412,6 +412,8 @@ class Converter:
         self.collapsed: list = []
         self.measured: set[str] = set()  # measured times shown in the prose, as formatted
         self.shown: list[str] = []  # every {glue:text} value, as formatted, in order
+        self.kept_names: set[str] = {"glue", "os"}  # defined by the cells of the copy so far
+        self.hidden_names: set[str] = set()  # defined only by hidden cells left out of the copy
         self.figure_keys = set()
         for cell in chapter.notebook.cells:
             if cell.cell_type == "markdown":
@@ -473,9 +475,20 @@ class Converter:
         if not source.strip():
             return
         metadata = {"tags": tags} if tags else {}
+        stores, loads = names(source)
+        if "remove-cell" in tags and not (glue_keys(source) & self.figure_keys):
+            # glue and build checks only: the prose already shows the numbers; left out
+            self.hidden_names |= stores - self.kept_names
+            return
+        needed = (loads - stores) & self.hidden_names
+        if needed:
+            raise self.fail(
+                f"a visible cell uses {', '.join(sorted(needed))}, which only a hidden (remove-cell) cell defines; "
+                "a hidden cell is left out of the Colab copy, so define it in a visible cell"
+            )
+        self.kept_names |= stores
+        self.hidden_names -= stores
         if "remove-cell" in tags:
-            if not (glue_keys(source) & self.figure_keys):
-                return  # glue and build checks only: the prose already shows the numbers
             source = "# @title Show the figure (the website hides this code)\n" + source
             metadata["cellView"] = "form"
         elif {"remove-input", "hide-input", "hide-cell"} & set(tags):
@@ -764,12 +777,32 @@ class Converter:
         return textwrap.dedent(source).rstrip()
 
 
-def glue_keys(source: str) -> set[str]:
-    """Keys of the ``glue("key", ...)`` calls in a code cell (string literals only)."""
+def parse(source: str):
+    """A code cell's syntax tree, IPython's magics and shell lines left out (None if invalid)."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     try:
-        tree = ast.parse(code)
+        return ast.parse(code)
     except SyntaxError:
+        return None
+
+
+def names(source: str) -> tuple[set[str], set[str]]:
+    """(names a code cell binds, names it reads)."""
+    tree, stores, loads = parse(source), set(), set()
+    for node in ast.walk(tree) if tree else []:
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stores.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            stores |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return stores, loads
+
+
+def glue_keys(source: str) -> set[str]:
+    """Keys of the ``glue("key", ...)`` calls in a code cell (string literals only)."""
+    tree = parse(source)
+    if tree is None:
         return set()
     return {
         node.args[0].value
