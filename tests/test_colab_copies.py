@@ -349,7 +349,11 @@ def test_hidden_cells_are_left_out_unless_they_draw_a_figure_the_page_shows():
     cells = [
         nbformat.v4.new_code_cell("x = 2\nfig = plot(x)"),
         nbformat.v4.new_code_cell('glue("x", x, display=False)\nassert x == 2', metadata={"tags": ["remove-cell"]}),
-        nbformat.v4.new_code_cell('glue("fig", fig, display=False)', metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_code_cell(
+            'from day08.claims import claim\nshare = 1 / x\nglue("fig", fig, display=False)\nglue("share", share)\n'
+            'claim("demo", "two", "x is two", x == 2)\nassert share < 1',
+            metadata={"tags": ["remove-cell"]},
+        ),
         nbformat.v4.new_code_cell("print(x)", metadata={"tags": ["remove-input"]}),
         nbformat.v4.new_markdown_cell("Here {glue:text}`x` is two.\n\n```{glue:figure} fig\nA plot.\n```"),
     ]
@@ -363,7 +367,7 @@ def test_hidden_cells_are_left_out_unless_they_draw_a_figure_the_page_shows():
     copy = colab.colab_notebook(chapter, BOOK, CONFIG, values)
     sources = [c.source for c in copy.cells[1:]]
     assert sources[0] == "x = 2\nfig = plot(x)"
-    assert sources[1].startswith("# @title ") and sources[1].endswith('glue("fig", fig, display=False)')
+    assert sources[1] == '# @title Show the figure (the website hides this code)\nglue("fig", fig, display=False)'
     assert copy.cells[2].metadata["cellView"] == "form"
     assert sources[2].startswith("# @title ") and sources[2].endswith("print(x)")
     assert sources[3] == "Here 2 is two.\n\n**Fig. 1.** A plot."

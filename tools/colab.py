@@ -460,6 +460,12 @@ class Converter:
 
     def convert(self) -> list:
         self.section_title = self.chapter.title
+        self.later_loads, seen = {}, set()  # per code cell: the names any later code cell reads
+        for cell in reversed(self.chapter.notebook.cells):
+            if cell.cell_type == "code":
+                self.later_loads[id(cell)] = set(seen)
+                if "remove-cell" not in cell.metadata.get("tags", []) or glue_keys(cell.source) & self.figure_keys:
+                    seen |= names(GLUE_IMPORT.sub("", cell.source))[1]
         for cell in self.chapter.notebook.cells:
             if cell.cell_type == "markdown":
                 self.markdown(cell.source)
@@ -480,6 +486,9 @@ class Converter:
             # glue and build checks only: the prose already shows the numbers; left out
             self.hidden_names |= stores - self.kept_names
             return
+        if "remove-cell" in tags:  # it shows a figure: keep that, not the checks around it
+            source = self.without_checks(source, self.later_loads.get(id(cell), set()))
+            stores, loads = names(source)
         needed = (loads - stores) & self.hidden_names
         if needed:
             raise self.fail(
@@ -495,6 +504,41 @@ class Converter:
             source = "# @title Show the result (the website hides this code)\n" + source
             metadata["cellView"] = "form"
         self.add(nbformat.v4.new_code_cell(source, metadata=metadata))
+
+    def without_checks(self, source: str, later: set[str]) -> str:
+        """A hidden cell that shows a figure, less its build checks: asserts, calls of what only
+        hidden cells define (``claim(...)``), glue calls (and loops of them) for anything but a
+        figure, and then imports and assignments that nothing left (nor a ``later`` cell) reads."""
+        tree = parse(source)
+        if tree is None or any(line.lstrip().startswith(("%", "!")) for line in source.splitlines()):
+            return source
+
+        imported = {
+            (a.asname or a.name).split(".")[0]
+            for n in tree.body
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for a in n.names
+        }
+
+        def check(node) -> bool:
+            call = node.value if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) else None
+            callee = getattr(call.func, "id", None) if call else None
+            if isinstance(node, ast.Assert) or callee in self.hidden_names | imported:
+                return True
+            if callee == "glue":
+                return not (glue_keys(ast.unparse(node)) & self.figure_keys)
+            return isinstance(node, ast.For) and all(check(n) for n in node.body)
+
+        kept, needed = [], set(later)
+        for node in reversed([n for n in tree.body if not check(n)]):
+            stores, loads = names(ast.unparse(node))
+            binding = isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign, ast.AugAssign, ast.AnnAssign))
+            if binding and not stores & needed:
+                continue
+            needed |= loads
+            kept.insert(0, node)
+        lines = source.splitlines()
+        return "\n".join("\n".join(lines[n.lineno - 1 : n.end_lineno]) for n in kept)
 
     def markdown(self, source: str) -> None:
         for block in blocks(source):
