@@ -68,6 +68,9 @@ HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.*?)[ \t]*#*[ \t]*$")
 ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<text>[^`]*)`")
 EQ_LABEL = re.compile(r"^\$\$[ \t]*\((?P<label>[^()\s]+)\)[ \t]*$")  # $$ (label) closing a labelled equation
 MYST_COMMENT = re.compile(r"^%.*$")
+# A cell whose code is hidden: Colab's form view shows its "# @title" and output, with a "Show
+# code" button; JupyterLab (Binder, downloads) collapses its source (nbformat's jupyter.source_hidden).
+FORM = {"cellView": "form", "jupyter": {"source_hidden": True}}
 
 
 class ColabError(Exception):
@@ -140,10 +143,10 @@ def glue(name, value, display=True):
 
 def setup_cell(config: dict) -> nbformat.NotebookNode:
     """The first cell of every Colab copy and every download: installs ``day08`` from the
-    configured repository when it is missing, and stands in for ``myst_nb.glue``. A Colab form
-    cell (``cellView: form``): Colab shows its title and hides its code."""
+    configured repository when it is missing, and stands in for ``myst_nb.glue``. A form cell
+    (``FORM``): Colab shows its title and hides its code, and so does JupyterLab."""
     source = SETUP.format(env=SOURCE_ENV, source=install_source(config))
-    return nbformat.v4.new_code_cell(source, metadata={"cellView": "form", "tags": ["remove-cell"]})
+    return nbformat.v4.new_code_cell(source, metadata={**FORM, "tags": ["remove-cell"]})
 
 
 # --------------------------------------------------------------------------- chapters
@@ -499,10 +502,10 @@ class Converter:
         self.hidden_names -= stores
         if "remove-cell" in tags:
             source = "# @title Show the figure (the website hides this code)\n" + source
-            metadata["cellView"] = "form"
+            metadata.update(FORM)
         elif {"remove-input", "hide-input", "hide-cell"} & set(tags):
             source = "# @title Show the result (the website hides this code)\n" + source
-            metadata["cellView"] = "form"
+            metadata.update(FORM)
         self.add(nbformat.v4.new_code_cell(source, metadata=metadata))
 
     def without_checks(self, source: str, later: set[str]) -> str:
