@@ -68,17 +68,24 @@ def test_the_floors_are_older_than_the_pins():
         assert Version(version) <= Version(pins[name]), f"{name}: floor {version} above the pin {pins[name]}"
 
 
+def venv_path(wanted: list[str]) -> Path:
+    return ROOT / "_build" / f"colab-venv-{hashlib.sha256(chr(10).join(wanted).encode()).hexdigest()[:12]}"
+
+
 class Runtime:
     def __init__(self, name: str, wanted: list[str]):
         self.name, self.wanted = name, wanted
-        key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:12]
-        self.venv = ROOT / "_build" / f"colab-venv-{key}"
+        self.venv = venv_path(wanted)
         self.python = self.venv / "bin" / "python"
 
     def pip(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run([str(self.python), "-m", "pip", *args], capture_output=True, text=True, check=check)
 
     def make(self) -> KernelSpecManager:
+        current = {venv_path(pinned()), venv_path(floors())}
+        for old in (ROOT / "_build").glob("colab-venv*"):  # a few GB each: keep only today's pins'
+            if old not in current:
+                shutil.rmtree(old, ignore_errors=True)
         ready = self.venv / ".ready"
         if not (ready.is_file() and ready.read_text() == "\n".join(self.wanted)):
             shutil.rmtree(self.venv, ignore_errors=True)
