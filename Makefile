@@ -63,8 +63,8 @@ $(SITE): $(STAMP) $(NODE) $(SOURCES)
 html: $(SITE)  ## build the site into _build/html
 	@echo "Site: _build/html/index.html"
 
-notebooks: $(STAMP)  ## regenerate the Colab copies notebooks/*.ipynb from the chapters (commit them)
-	$(BIN)/python tools/notebooks.py
+notebooks: html  ## write the Colab copies notebooks/*.ipynb from the chapters and their build (commit them)
+	$(BIN)/python tools/colab.py
 
 test: $(STAMP) $(NODE) chromium  ## run the whole test suite (builds the site first if needed)
 	$(BIN)/python -m pytest
@@ -94,5 +94,5 @@ bench: $(STAMP)  ## print build and execution timings (not a test)
 bench-site: $(STAMP) $(NODE) chromium  ## Lighthouse and bytes per page, ours vs a default Jupyter Book build (not a test)
 	$(BIN)/python tools/bench_site.py
 
-clean:  ## remove _build: the site, the execution cache, the Colab test virtualenv (keeps .venv)
+clean:  ## remove _build: the site, the execution cache, the Colab test virtualenvs (keeps .venv)
 	rm -rf _build

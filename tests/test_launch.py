@@ -1,4 +1,7 @@
-"""Launch buttons, the Colab copies in notebooks/, downloads, and the Binder environment.
+"""Launch buttons, downloads, and what the Binder environment lists.
+
+The Colab copies themselves are tested in test_colab_copies.py (their text) and
+test_colab.py (they run); Binder's Python in test_binder.py.
 
 Every test here loops over the chapters that _toc.yml lists, so a new chapter is covered
 the moment it is added.
@@ -15,15 +18,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import colab
 import nbformat
 import pytest
 from build import find_chapters, load_config, repository_url
 from conftest import ROOT, copy_book
 
-import notebooks
-
 CHAPTERS = find_chapters(ROOT)
-EXECUTABLE = [c for c in CHAPTERS if notebooks.is_executable(c.text)]
+EXECUTABLE = [c for c in CHAPTERS if colab.is_executable(colab.read_chapter(c.path))]
 REPO = load_config(ROOT)["repository"]
 OWNER_REPO = REPO["url"].removeprefix("https://github.com/")
 IDS = [c.docname for c in EXECUTABLE]
@@ -49,10 +51,10 @@ def the_link(page: Path, prefix: str) -> str:
 @pytest.mark.parametrize("chapter", EXECUTABLE, ids=IDS)
 def test_colab_and_binder_open_the_chapters_copy_on_main(built_site, chapter):
     page = built_site / f"{chapter.docname}.html"
-    copy = notebooks.notebook_path(chapter.docname)
-    colab = the_link(page, "https://colab.research.google.com/")
-    assert colab.endswith(".ipynb"), f"Colab cannot open {colab}"
-    assert colab == f"https://colab.research.google.com/github/{OWNER_REPO}/blob/main/{copy}"
+    copy = colab.notebook_path(chapter.docname)
+    link = the_link(page, "https://colab.research.google.com/")
+    assert link.endswith(".ipynb"), f"Colab cannot open {link}"
+    assert link == f"https://colab.research.google.com/github/{OWNER_REPO}/blob/main/{copy}"
     assert (ROOT / copy).is_file(), f"{copy} does not exist: run `make notebooks` and commit it"
     tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--error-unmatch", copy], capture_output=True)
     assert tracked.returncode == 0, f"{copy} is not committed, so GitHub (and Colab) cannot serve it"
@@ -91,8 +93,6 @@ def test_the_repository_url_comes_from_the_workflows_repository(monkeypatch):
     monkeypatch.setenv("GITHUB_REPOSITORY", "a-fork/day08-book")
     monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
     assert repository_url(ROOT, "https://github.com/x/y") == "https://github.com/a-fork/day08-book"
-    config = load_config(ROOT)
-    assert notebooks.install_source(config) == "git+https://github.com/a-fork/day08-book@main#subdirectory=code"
 
 
 @pytest.mark.build
@@ -115,117 +115,6 @@ def test_a_fork_gets_its_own_links_and_the_download_has_the_outputs(tmp_path, bu
     download = nbformat.read(root / "_build" / "html" / "_sources" / "book" / "index.ipynb", as_version=4)
     printed = [o.get("text", "") for c in download.cells if c.cell_type == "code" for o in c.outputs]
     assert "printed at build time\n" in printed, "the downloaded .ipynb does not carry the build's outputs"
-
-
-# ----------------------------------------------------------------------------- the Colab copies
-
-
-def test_every_copy_is_in_sync_with_its_chapter():
-    stale = notebooks.stale(ROOT)
-    assert not stale, f"out of date with their chapters (run `make notebooks` and commit): {stale}"
-
-
-def test_the_sync_check_notices_a_changed_chapter_and_a_removed_one(tmp_path):
-    root = copy_book(tmp_path / "copy", warm_cache=False)
-    assert subprocess.run([sys.executable, "tools/notebooks.py"], cwd=root, capture_output=True).returncode == 0
-    check = [sys.executable, "tools/notebooks.py", "--check"]
-    assert subprocess.run(check, cwd=root, capture_output=True).returncode == 0
-    chapter = root / EXECUTABLE[0].path.relative_to(ROOT)
-    chapter.write_text(chapter.read_text().replace("```{code-cell} ipython3\n", "```{code-cell} ipython3\nx = 1\n", 1))
-    leftover = root / "notebooks" / "removed-chapter.ipynb"
-    leftover.write_text("{}")
-    result = subprocess.run(check, cwd=root, capture_output=True, text=True)
-    assert result.returncode == 1
-    assert notebooks.notebook_path(EXECUTABLE[0].docname) in result.stderr
-    assert "notebooks/removed-chapter.ipynb" in result.stderr
-
-
-@pytest.mark.parametrize("chapter", EXECUTABLE, ids=IDS)
-def test_a_copy_is_its_chapter_plus_a_setup_cell(chapter):
-    copy = nbformat.read(ROOT / notebooks.notebook_path(chapter.docname), as_version=4)
-    nbformat.validate(copy)
-    setup, *rest = copy.cells
-    assert setup.cell_type == "code" and "remove-cell" in setup.metadata.get("tags", [])
-    assert re.search(r'"git\+https://github\.com/[\w.-]+/[\w.-]+@main#subdirectory=code"', setup.source), setup.source
-    assert "except ImportError:" in setup.source and "%pip install" in setup.source
-    original = notebooks.read_chapter(chapter.text).cells
-    code = [c.source for c in rest if c.cell_type == "code"]
-    assert code == [notebooks.GLUE_IMPORT.sub("", c.source) for c in original if c.cell_type == "code"]
-    assert not any(c.get("outputs") or c.get("execution_count") for c in rest if c.cell_type == "code")
-    assert not any("myst_nb" in source for source in code), "Colab has no myst_nb"
-    for cell in rest:
-        if cell.cell_type == "markdown":
-            assert not re.search(r"\{[\w:-]+\}`|^\([\w:.-]+\)=\s*$", cell.source, re.MULTILINE), cell.source
-
-
-MYST = """(home)=
-# Title
-
-See {ref}`the figure <fig-a>`, {doc}`softmax`, {math}`x^2` and {glue:text}`top_prob:.3f`.
-
-```{glue:figure} fig_a
-:alt: A bar chart
-:name: fig-a
-
-Ten scores; class {glue:text}`top_class` wins.
-```
-
-````{exercise} Two classes
-:label: ex-two
-
-Show that a two-class softmax is a sigmoid.
-````
-
-````{solution} ex-two
-:class: dropdown
-
-Divide by $e^{s_1}$:
-
-```python
-x = 1
-```
-````
-
-```{note}
-One.
-
-Two.
-```
-
-```{mermaid}
-graph LR
-```
-"""
-
-COLAB = """# Title
-
-See the figure, softmax, $x^2$ and `top_prob`.
-
-*Ten scores; class `top_class` wins.*
-
-**Exercise: Two classes.** Show that a two-class softmax is a sigmoid.
-
-<details><summary>Solution</summary>
-
-Divide by $e^{s_1}$:
-
-```python
-x = 1
-```
-
-</details>
-
-> **Note.** One.
->
-> Two.
-
-```{mermaid}
-graph LR
-```"""
-
-
-def test_myst_becomes_markdown_that_colab_shows():
-    assert notebooks.colab_markdown(MYST) == COLAB
 
 
 # ----------------------------------------------------------------------------- Binder
@@ -256,8 +145,8 @@ def test_binder_lists_every_third_party_module_the_chapters_and_package_import()
 
     modules = set()
     for chapter in CHAPTERS:
-        code = [c.source for c in notebooks.read_chapter(chapter.text).cells if c.cell_type == "code"]
-        modules |= imported_modules(notebooks.GLUE_IMPORT.sub("", "\n".join(code)))  # the copies drop myst_nb
+        code = [c.source for c in colab.read_chapter(chapter.path).cells if c.cell_type == "code"]
+        modules |= imported_modules(colab.GLUE_IMPORT.sub("", "\n".join(code)))  # the copies drop myst_nb
     for path in (ROOT / "code" / "src").rglob("*.py"):
         modules |= imported_modules(path.read_text())
     distributions = importlib.metadata.packages_distributions()
@@ -273,16 +162,3 @@ def test_binder_pins_match_the_books_pins():
     pins = dict(re.findall(r"^([\w-]+)==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
     binder = dict(re.findall(r"^([\w-]+)==(\S+)", (ROOT / "binder" / "requirements.txt").read_text(), re.MULTILINE))
     assert binder and all(pins.get(name) == version for name, version in binder.items()), (binder, pins)
-
-
-def test_an_included_source_becomes_a_code_block_with_that_definition():
-    text = "```{literalinclude} ../code/src/day08/engine.py\n:pyobject: Value.tanh\n:dedent: 4\n```\n"
-    block = notebooks.colab_markdown(text)
-    assert block.startswith("```python\ndef tanh(self):") and block.endswith("```")
-    assert "{literalinclude}" not in block and "def __mul__" not in block
-    import inspect
-    import textwrap
-
-    from day08.engine import Value
-
-    assert textwrap.dedent(inspect.getsource(Value.tanh)).strip() in block

@@ -37,7 +37,7 @@ VENV = Path(sys.executable).parent.parent
 
 def run(root: Path, command: list[str]) -> tuple[float, set[str]]:
     """Seconds taken, and the chapters executed (cache records made meanwhile)."""
-    start, moment = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    start, moment = time.perf_counter(), datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     result = subprocess.run(command, cwd=root, env=book_copy.environment(root), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode:
