@@ -49,7 +49,7 @@ def executed_since(root, moment: datetime.datetime) -> set[str]:
 
 
 def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def test_a_copy_builds_with_zero_warnings_and_runs_nothing(book_copy):

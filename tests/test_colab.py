@@ -22,12 +22,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import colab
 import nbformat
 import pytest
-import tomllib
 from conftest import ROOT
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import html
 import importlib.metadata
-import os
 import re
 import subprocess
 import sys
@@ -21,11 +20,12 @@ from pathlib import Path
 import colab
 import nbformat
 import pytest
-from build import find_chapters, load_config, repository_url
-from conftest import ROOT, copy_book
+from conftest import ROOT, copy_book, run_build
 
-CHAPTERS = find_chapters(ROOT)
-EXECUTABLE = [c for c in CHAPTERS if colab.is_executable(colab.read_chapter(c.path))]
+from notebooks import load_config
+
+CHAPTERS = colab.chapters(ROOT)
+EXECUTABLE = [c for c in CHAPTERS if colab.is_executable(c.notebook)]
 REPO = load_config(ROOT)["repository"]
 OWNER_REPO = REPO["url"].removeprefix("https://github.com/")
 IDS = [c.docname for c in EXECUTABLE]
@@ -88,24 +88,15 @@ def test_no_launch_link_points_at_master_or_a_markdown_file(built_site):
                 assert not href.endswith(".md"), f"{page}: Colab cannot open {href}"
 
 
-def test_the_repository_url_comes_from_the_workflows_repository(monkeypatch):
-    monkeypatch.delenv("BOOK_REPOSITORY_URL", raising=False)
-    monkeypatch.setenv("GITHUB_REPOSITORY", "a-fork/day08-book")
-    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
-    assert repository_url(ROOT, "https://github.com/x/y") == "https://github.com/a-fork/day08-book"
-
-
 @pytest.mark.build
 def test_a_fork_gets_its_own_links_and_the_download_has_the_outputs(tmp_path, built_site):
-    """Built in a 'fork' (GITHUB_REPOSITORY), with a chapter cell that prints."""
+    """Built in a 'fork' (repository.url edited in _config.yml), with a chapter cell that prints."""
     root = copy_book(tmp_path / "fork")
     index = root / "book" / "index.md"
     index.write_text(index.read_text() + '\n```{code-cell} ipython3\nprint("printed at build time")\n```\n')
-    env = {"GITHUB_REPOSITORY": "a-fork/day08-book", "BOOK_REPOSITORY_URL": ""}
-    result = subprocess.run(
-        [sys.executable, "tools/build.py"], cwd=root, capture_output=True, text=True, timeout=900,
-        env={**os.environ, **env},
-    )  # fmt: skip
+    config = root / "_config.yml"
+    config.write_text(config.read_text().replace(REPO["url"], "https://github.com/a-fork/day08-book"))
+    result = run_build(root)
     assert result.returncode == 0, result.stdout + result.stderr
     page = root / "_build" / "html" / "book" / "index.html"
     assert the_link(page, "https://colab.research.google.com/") == (
@@ -115,6 +106,7 @@ def test_a_fork_gets_its_own_links_and_the_download_has_the_outputs(tmp_path, bu
     download = nbformat.read(root / "_build" / "html" / "_sources" / "book" / "index.ipynb", as_version=4)
     printed = [o.get("text", "") for c in download.cells if c.cell_type == "code" for o in c.outputs]
     assert "printed at build time\n" in printed, "the downloaded .ipynb does not carry the build's outputs"
+    assert "a-fork/day08-book" in download.cells[0].source, "the download's set-up cell installs from the fork"
 
 
 # ----------------------------------------------------------------------------- Binder

@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import time
+import zlib
 from html import escape, unescape
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def start_katex(app) -> None:
 
     Relies on sphinxcontrib-katex 0.9.11's ``KaTeXServer.start_server_process`` holding the
     node process in a local named ``process`` when ``sock.connect`` fails: that process is
-    ended before the next try (tests/test_build.py checks this against the installed source).
+    ended before the next try (tests/test_extensions.py checks this against the installed source).
     """
     if app.builder.format != "html" or not app.config.katex_prerender:
         return
@@ -165,4 +166,5 @@ def setup(app):
     app.connect("html-page-context", page_context)
     app.connect("build-finished", copy_katex_assets)
     app.connect("build-finished", build_finished, priority=900)  # after the theme copies its files
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    version = zlib.crc32(Path(__file__).read_bytes())  # Sphinx reads and writes every page again when this file changes
+    return {"version": "1.0", "env_version": version, "parallel_read_safe": True, "parallel_write_safe": True}

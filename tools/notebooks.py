@@ -16,6 +16,7 @@ extension
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
 import nbformat
@@ -59,7 +60,7 @@ def notebook_path(docname: str) -> str:
     return f"{FOLDER}/{docname.removeprefix('book/')}.ipynb"
 
 
-SETUP = '''\\
+SETUP = '''\
 # @title Set up: install the book's package `day08` if it is missing
 import os
 
@@ -95,7 +96,9 @@ def read_chapter(path: Path) -> nbformat.NotebookNode:
 
 
 def is_executable(notebook) -> bool:
-    return any(cell.cell_type == "code" for cell in notebook.cells)
+    """True when the page shows code a reader can run (the status page only shows outputs)."""
+    hidden = {"remove-cell", "remove-input"}
+    return any(c.cell_type == "code" and hidden.isdisjoint(c.metadata.get("tags", [])) for c in notebook.cells)
 
 
 def relink_launch_buttons(app, pagename, templatename, context, doctree):
@@ -111,9 +114,9 @@ def relink_launch_buttons(app, pagename, templatename, context, doctree):
     target = notebook_path(pagename)
     for button in launch["buttons"]:
         if button["text"] == "Colab":
-            button["url"] = re.sub(r"(/blob/[^/]+/).*$", rf"\\g<1>{target}", button["url"])
+            button["url"] = re.sub(r"(/blob/[^/]+/).*$", rf"\g<1>{target}", button["url"])
         elif button["text"] == "Binder":
-            button["url"] = re.sub(r"(\\?urlpath=[^/]+/tree/).*$", rf"\\g<1>{target}", button["url"])
+            button["url"] = re.sub(r"(\?urlpath=[^/]+/tree/).*$", rf"\g<1>{target}", button["url"])
 
 
 def write_executed_download(app, doctree):
@@ -142,4 +145,5 @@ def setup(app):
     app.connect("doctree-read", write_executed_download)
     app.connect("html-page-context", relink_launch_buttons, priority=502)  # after the theme's (501)
     # Each handler touches only its own page's files.
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    version = zlib.crc32(Path(__file__).read_bytes())  # Sphinx reads and writes every page again when this file changes
+    return {"version": "1.0", "env_version": version, "parallel_read_safe": True, "parallel_write_safe": True}
