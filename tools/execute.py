@@ -27,7 +27,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
@@ -35,31 +34,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def chapters(root: Path) -> list[Path]:
-    """The sources of the pages in _toc.yml, in reading order."""
+def chapters(root: Path):
+    """(path, notebook as myst-nb reads it, so with the hash the build looks up) for each chapter
+    in _toc.yml; a missing or unreadable one is the build's to report."""
     from sphinx_external_toc.parsing import parse_toc_yaml
 
-    paths = []
+    from notebooks import ColabError, read_chapter
+
     for docname in parse_toc_yaml(root / "_toc.yml"):
-        found = [root / f"{docname}{s}" for s in (".md", ".ipynb") if (root / f"{docname}{s}").is_file()]
-        paths += found[:1]  # a missing file is the build's to report
-    return paths
-
-
-def read(path: Path):
-    """The notebook as myst-nb reads it, so that its cache hash is the one the build looks up."""
-    import nbformat
-    from myst_nb.core.read import read_myst_markdown_notebook
-
-    text = path.read_text(encoding="utf8")
-    if path.suffix == ".ipynb":
-        return nbformat.reads(text, as_version=4)
-    if not text.startswith("---") or "kernelspec" not in text.split("\n---", 1)[0]:
-        return None  # plain MyST markdown: myst-nb executes nothing
-    try:
-        return read_myst_markdown_notebook(text, path=str(path))
-    except Exception:  # myst-nb's several parsing errors: the build reports them at the file
-        return None
+        with contextlib.suppress(OSError, ColabError):
+            yield root / f"{docname}.md", read_chapter(root / f"{docname}.md")
 
 
 def execute(notebook, path: Path, timeout: int, allow_errors: bool, kernels: dict):
@@ -122,10 +106,7 @@ def run(root: Path = ROOT) -> int:
         cache = get_cache(execute_config.get("cache") or "_build/.jupyter_cache")
         evict_stale(cache, *deps)
         stale = {}
-        for path in chapters(root):
-            notebook = read(path)
-            if notebook is None:
-                continue
+        for path, notebook in chapters(root):
             try:
                 cache.match_cache_notebook(notebook)
             except KeyError:
@@ -166,14 +147,6 @@ def run(root: Path = ROOT) -> int:
     return 0
 
 
-def main() -> int:
-    sys.path.insert(0, str(Path(__file__).parent))  # beside build_lock.py and local_deps.py
-    start = time.perf_counter()
-    code = run(ROOT)
-    if code == 0 and time.perf_counter() - start > 1:
-        print(f"Pre-execution took {time.perf_counter() - start:.1f} s.", flush=True)
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, str(Path(__file__).parent))  # beside build_lock.py, local_deps.py, notebooks.py
+    sys.exit(run(ROOT))

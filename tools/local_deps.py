@@ -17,14 +17,12 @@ Configuration (conf.py, or ``sphinx: config:`` in a Jupyter Book ``_config.yml``
     local_deps_packages = ["day08"]            # importable names; found where the build imports them
     local_deps_files = ["requirements.txt"]    # every notebook depends on these
 
-What each record was executed against is kept beside the cache, in ``local_deps.json``
-(``{notebook hash: {package or file: digest}}``). A record found without an entry was made before this
-extension knew of it, or by a build that stopped early: it is treated as stale when its
-notebook imports a listed package. Records made during a build are stamped when it finishes.
-Only public APIs are used: jupyter-cache's ``get_cache``, ``list_cache_records``,
-``get_cache_bundle`` and ``remove_cache`` (what ``jcache cache remove`` calls), and Sphinx's
-``env-get-outdated`` and ``build-finished`` events. ``tools/execute.py`` calls the same two
-functions before it fills the cache.
+What each record was executed against is kept beside the cache in ``local_deps.json`` (``{notebook
+hash: {package or file: digest}}``); records made during a build are stamped when it finishes, and
+one found without a stamp (made before, or by a build that stopped early) counts as stale. Public
+APIs only: jupyter-cache's ``get_cache``, ``list_cache_records``, ``get_cache_bundle``, ``remove_cache``
+(what ``jcache cache remove`` calls); Sphinx's ``env-get-outdated`` and ``build-finished``.
+``tools/execute.py`` calls ``evict_stale`` and ``stamp`` too, before and after it fills the cache.
 """
 
 from __future__ import annotations
