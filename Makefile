@@ -17,7 +17,7 @@ CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
 .DEFAULT_GOAL := html
-.PHONY: install chromium html notebooks test bench bench-site clean help serve chapter lint hooks
+.PHONY: install chromium html notebooks test check bench bench-site clean help serve chapter lint hooks
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -68,6 +68,11 @@ notebooks: html  ## write the Colab copies notebooks/*.ipynb from the chapters a
 
 test: $(STAMP) $(NODE) chromium  ## run the whole test suite (builds the site first if needed)
 	$(BIN)/python -m pytest
+
+check: $(STAMP) $(NODE)  ## the quick loop for every edit (about a minute): lint, package, structure, built-site tests
+	$(BIN)/ruff check code tests tools
+	$(BIN)/ruff format --check code tests tools
+	$(BIN)/python -m pytest -q -m "not build and not colab and not browser"
 
 serve: $(STAMP) $(NODE)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=8001 for another port)
 	@# sphinx-autobuild runs sphinx-build, which reads conf.py: Jupyter Book writes it from

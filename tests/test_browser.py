@@ -22,6 +22,8 @@ from conftest import ROOT, copy_book, run_build
 from playwright import sync_api as playwright_api  # in requirements.txt: missing, the tests fail
 from sphinx_external_toc.parsing import parse_toc_yaml
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

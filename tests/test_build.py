@@ -87,34 +87,37 @@ def test_a_cell_over_the_time_limit_says_so(book_copy):
     assert "book/agenda.md, code cell 1" in out and "ran longer than the time limit" in out
 
 
-def test_a_missing_cross_reference_target(book_copy):
-    append(book_copy / "book" / "index.md", "\nSee {ref}`no-such-label`.\n")
-    out = failed(run_build(book_copy))
-    assert re.search(r"book/index\.md:\d*:? WARNING: .*no-such-label", out), out
+@pytest.fixture(scope="module")
+def five_faults(tmp_path_factory, built_site) -> str:
+    """One build of a copy with five independent mistakes (each test below checks one is
+    reported at its file): one build instead of five."""
+    root = copy_book(tmp_path_factory.mktemp("faults") / "book")
+    append(root / "book" / "index.md", "\nSee {ref}`no-such-label`.\n")
+    append(root / "book" / "agenda.md", "\nA broken formula: $\\frac{1}{$.\n")
+    append(root / "book" / "resources.md", "\n![A figure that is not there](no-such-image.png)\n")
+    append(root / "book" / "index.md", "\nThe answer is {glue:text}`no_such_key`.\n")
+    (root / "book" / "orphan.md").write_text((root / "book" / "agenda.md").read_text())
+    return failed(run_build(root))
 
 
-def test_a_formula_katex_cannot_parse(book_copy):
-    append(book_copy / "book" / "agenda.md", "\nA broken formula: $\\frac{1}{$.\n")
-    out = failed(run_build(book_copy))
-    assert re.search(r"book/agenda[^\n]*WARNING: KaTeX cannot typeset `\\frac\{1\}\{`", out), out[-2000:]
+def test_a_missing_cross_reference_target(five_faults):
+    assert re.search(r"book/index\.md:\d*:? WARNING: .*no-such-label", five_faults), five_faults
 
 
-def test_a_missing_image(book_copy):
-    append(book_copy / "book" / "index.md", "\n![A figure that is not there](no-such-image.png)\n")
-    out = failed(run_build(book_copy))
-    assert re.search(r"book/index\.md:\d*:? WARNING: .*no-such-image\.png", out), out
+def test_a_formula_katex_cannot_parse(five_faults):
+    assert re.search(r"book/agenda[^\n]*WARNING: KaTeX cannot typeset `\\frac\{1\}\{`", five_faults), five_faults
 
 
-def test_a_glue_key_that_does_not_exist(book_copy):
-    append(book_copy / "book" / "index.md", "\nThe answer is {glue:text}`no_such_key`.\n")
-    out = failed(run_build(book_copy))
-    assert re.search(r"book/index\.md:\d*:? WARNING: .*no_such_key", out), out
+def test_a_missing_image(five_faults):
+    assert re.search(r"book/resources\.md:\d*:? WARNING: .*no-such-image\.png", five_faults), five_faults
 
 
-def test_a_chapter_missing_from_the_toc(book_copy):
-    (book_copy / "book" / "orphan.md").write_text((book_copy / "book" / "agenda.md").read_text())
-    out = failed(run_build(book_copy))
-    assert re.search(r"book/orphan\.md: WARNING: document isn't included in any toctree", out), out
+def test_a_glue_key_that_does_not_exist(five_faults):
+    assert re.search(r"book/index\.md:\d*:? WARNING: .*no_such_key", five_faults), five_faults
+
+
+def test_a_chapter_missing_from_the_toc(five_faults):
+    assert re.search(r"book/orphan\.md: WARNING: document isn't included in any toctree", five_faults), five_faults
 
 
 def test_a_toc_entry_with_no_file(book_copy):
