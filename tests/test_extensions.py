@@ -211,3 +211,26 @@ def test_icon_codepoints_are_the_icons_used_plus_the_themes_own():
 def test_icon_codepoints_fail_loudly_when_the_themes_css_changes_shape():
     with pytest.raises(Exception, match="update tools/lean_site.py"):
         icon_codepoints(".fa-rocket { content: var(--x) }", ["fa-rocket"])
+
+
+# ----------------------------------------------------------------------------- what the overrides rely on
+
+
+def test_no_page_loads_fontawesome_js_and_the_icons_are_cut_down(built_site):
+    """_templates/layout.html drops the theme's fontawesome.js line by its file name: a theme that
+    renames the script would bring 1.5 MB back unnoticed without this test."""
+    for page in built_site.rglob("*.html"):
+        if page.relative_to(built_site).parts[0] != "_static":  # the theme's Jinja macros, not pages
+            assert "fontawesome.js" not in page.read_text(), f"{page.relative_to(built_site)} loads fontawesome.js"
+    fonts = list((built_site / "_static/vendor/fontawesome/webfonts").glob("*.woff2"))
+    assert fonts and all(f.stat().st_size < 10_000 for f in fonts), {f.name: f.stat().st_size for f in fonts}
+
+
+def test_myst_nb_writes_the_executed_notebooks_where_the_download_hook_reads_them(built_site):
+    """tools/notebooks.py rewrites the file at ``env.mystnb_config.output_folder`` (myst-nb 1.4's
+    jupyter_execute/), which the theme copies to _sources/ for the download button."""
+    written = built_site.parent / "jupyter_execute" / "book" / "training-loop.ipynb"
+    assert written.is_file(), "myst-nb no longer writes _build/jupyter_execute/: update tools/notebooks.py"
+    download = nbformat.read(built_site / "_sources" / "book" / "training-loop.ipynb", as_version=4)
+    assert download.cells[0].source.startswith("# @title Set up"), "the download has no set-up cell"
+    assert any(c.get("outputs") for c in download.cells if c.cell_type == "code"), "the download has no outputs"

@@ -7,9 +7,8 @@ at build time, so pages ship no math JavaScript), fontawesome.js by a template o
 (``_templates/layout.html``). This extension does the rest, each step on a documented event:
 
 - ``builder-inited``: start sphinxcontrib-katex's node server before any page is written,
-  retrying (``start_katex``): its start-up connects as soon as the socket file exists, which
-  can be a moment before node listens on it (ConnectionRefusedError, seen on the first build
-  of this session on a busy 2-core machine), and then leaves that node process running.
+  retrying (``start_katex``): it connects once the socket file exists, which can be before node
+  listens (ConnectionRefusedError; seen on a busy 2-core machine), and leaves node running.
 - ``html-page-context``: drop Thebe's script and configuration (unused: the launch buttons
   open Colab and Binder), add a meta description (the page's first paragraphs; Lighthouse's
   SEO audit asks for one), and turn a formula KaTeX could not parse (shipped as red TeX) into
@@ -44,12 +43,9 @@ WEBFONTS = "_static/vendor/fontawesome/webfonts"
 
 
 def start_katex(app) -> None:
-    """Start the KaTeX server now, retrying a refused connection (see the module docstring).
-
-    Relies on sphinxcontrib-katex 0.9.11's ``KaTeXServer.start_server_process`` holding the
-    node process in a local named ``process`` when ``sock.connect`` fails: that process is
-    ended before the next try (tests/test_extensions.py checks this against the installed source).
-    """
+    """Start the KaTeX server now, retrying a refused connection (see the module docstring). The
+    node process a failed try leaves is the local ``process`` of sphinxcontrib-katex 0.9.11's
+    ``start_server_process`` (tests/test_extensions.py checks that against the installed source)."""
     if app.builder.format != "html" or not app.config.katex_prerender:
         return
     from sphinxcontrib.katex import KaTeXServer
@@ -167,4 +163,6 @@ def setup(app):
     app.connect("build-finished", copy_katex_assets)
     app.connect("build-finished", build_finished, priority=900)  # after the theme copies its files
     version = zlib.crc32(Path(__file__).read_bytes())  # Sphinx reads and writes every page again when this file changes
-    return {"version": "1.0", "env_version": version, "parallel_read_safe": True, "parallel_write_safe": True}
+    # Not parallel-write safe: start_katex starts one KaTeX server before Sphinx would fork its
+    # writers, and forked writers would share its socket. (The book is written serially anyway.)
+    return {"version": "1.0", "env_version": version, "parallel_read_safe": True, "parallel_write_safe": False}
