@@ -147,7 +147,8 @@ def binary_log_loss_with_logits(s, y) -> torch.Tensor:
     """The binary log loss from the score s, where p_hat = sigmoid(s), elementwise.
 
     -y log sigmoid(s) - (1 - y) log(1 - sigmoid(s)) = softplus(s) - y s, with
-    softplus(s) = log(1 + e^s) computed without overflow. Same result as
+    softplus(s) = log(e^0 + e^s) computed by ``torch.logaddexp``, which never overflows (unlike
+    ``F.softplus``, it does not switch to the approximation s for s above a threshold). Same result as
     ``torch.nn.functional.binary_cross_entropy_with_logits(s, y, reduction="none")``
     (chapter "Cross-entropy").
     """
@@ -158,4 +159,5 @@ def binary_log_loss_with_logits(s, y) -> torch.Tensor:
         raise ValueError("s contains NaN: check the model's inputs and learning rate")
     if ((y != 0) & (y != 1)).any():
         raise ValueError("y must be 0 or 1 for the binary log loss")
-    return torch.nn.functional.softplus(s) - y * s
+    softplus = torch.logaddexp(torch.zeros_like(s), s)  # log(e^0 + e^s), exact for every s
+    return softplus - y * s
