@@ -70,9 +70,9 @@ def test_unwrapping_keeps_the_text_and_the_visible_spans():
 def test_the_built_pages_carry_no_invisible_token_spans(built_site):
     plain = lean_site.plain_code_classes(built_site)
     assert {"n", "p"} <= plain, "the theme's Pygments styles changed: check plain_code_classes"
-    page = (built_site / "book" / "softmax-cross-entropy.html").read_text()
+    page = (built_site / "book" / "cross-entropy.html").read_text()
     blocks = re.findall(r'<div class="highlight"><pre>(.*?)</pre>', page, flags=re.S)
-    assert blocks, "no code blocks on the softmax chapter"
+    assert blocks, "no code blocks on the cross-entropy chapter"
     spans = {c for block in blocks for c in re.findall(r'<span class="([^"]+)">', block)}
     assert not spans & plain, f"invisible spans left: {spans & plain}"
     assert "o" in spans, "operators lost their colour"
