@@ -1,4 +1,4 @@
-"""The built chapters "Softmax" and "Cross-entropy" (one seed block, split in two): glued numbers, figures, exercises, outputs."""
+"""The built chapters "Softmax", "Cross-entropy" and their optional "Going further" page: glued numbers, figures, exercises, outputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-PAGES = ["book/softmax.html", "book/cross-entropy.html"]
+PAGES = ["book/softmax.html", "book/cross-entropy.html", "book/cross-entropy-further.html"]
 
 
 @pytest.fixture(scope="module")
