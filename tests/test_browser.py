@@ -322,7 +322,9 @@ FORMULAS = """() => [...document.querySelectorAll('.bd-article div.math')]
   .map(box => {
     const column = box.closest('article').getBoundingClientRect();
     const rect = box.getBoundingClientRect();
-    return {text: box.textContent.trim().slice(0, 60), content: box.scrollWidth, visible: box.clientWidth,
+    // the formula's own width: KaTeX's HTML rendering, which would overflow the box if nothing scrolled
+    const drawn = Math.max(box.scrollWidth, ...[...box.querySelectorAll('.katex-html')].map(k => k.scrollWidth));
+    return {text: box.textContent.trim().slice(0, 60), content: drawn, visible: box.clientWidth,
             overflow: getComputedStyle(box).overflowX, cue: box.classList.contains('math-scroll'),
             focusable: box.getAttribute('tabindex') === '0', inside: rect.right <= column.right + 1};
   })"""
@@ -465,6 +467,16 @@ def fixture_site(tmp_path_factory, built_site):
         server.wait(timeout=10)
 
 
+def check_the_wide_formula_scrolls_with_a_cue(v):
+    """The fixture's formula wider than a phone scrolls, marked, focusable, and passes the general check."""
+    check_formulas_fit_or_scroll(v)
+    wide = [f for f in v.page.evaluate(FORMULAS) if f["content"] > f["visible"] + 1]
+    assert wide, "the fixture's long formula should be wider than a phone's column"
+    assert all(f["cue"] and f["focusable"] and f["overflow"] == "auto" for f in wide), wide
+    cue = v.page.evaluate("getComputedStyle(document.querySelector('div.math.math-scroll')).borderBottomStyle")
+    assert cue == "dashed", "the scroll cue (a dashed rule under the formula) is not drawn"
+
+
 @pytest.mark.build
 def test_a_chapter_with_exercises_math_and_a_figure_passes_every_check(browser, fixture_site):
     url, config = fixture_site
@@ -479,6 +491,9 @@ def test_a_chapter_with_exercises_math_and_a_figure_passes_every_check(browser, 
         (open_page(color_scheme="light"), lambda v: check_axe(v, "light")),
         (open_page(color_scheme="dark"), lambda v: (check_axe(v, "dark"), check_dark_figures(v))),
         (open_page(**VIEWS["phone"]), lambda v: (check_axe(v, "light"), check_phone(v))),
+        (open_page(**VIEWS["phone"]), check_the_wide_formula_scrolls_with_a_cue),
+        (open_page(color_scheme="dark", viewport=PHONE), lambda v: (check_the_wide_formula_scrolls_with_a_cue(v),
+                                                                   check_axe(v, "dark"))),
         (open_page(), check_folded_solutions),
     ]:  # fmt: skip
         try:
