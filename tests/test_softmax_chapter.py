@@ -107,7 +107,7 @@ def test_figures_have_alt_text_and_a_caption(soup):
 def test_each_exercise_has_a_folded_solution(soup):
     exercises = soup.select("div.exercise")
     solutions = soup.select("div.solution")
-    assert len(exercises) == 4 and len(solutions) == 4
+    assert len(exercises) == 3 and len(solutions) == 3
     assert all("dropdown" in s["class"] for s in solutions), "solutions must be folded by default"
     linked = [s.select_one("p.admonition-title a")["href"] for s in solutions]
     assert linked == [f"#{e['id']}" for e in exercises]

@@ -106,7 +106,9 @@ def test_accuracy_is_within_3_points_of_scikit_learns_logistic_regression(chapte
 
 def test_exercises_claims_hold(built_site):
     values, text = cached_glue(EXERCISES), page_text(built_site, "training-exercises")
-    assert number(values["ex_mlp_acc_min"]) > number(values["ex_lr_acc_max"]), "the MLP beats logistic regression on every seed"
+    assert number(values["ex_mlp_acc_min"]) > number(values["ex_lr_acc_max"]), (
+        "the MLP beats logistic regression on every seed"
+    )
     assert number(values["ex_mean_slope"]) < 0.25
     assert number(values["ex_mb_loss_10"]) < number(values["ex_fb_loss_100"])
     assert number(values["ex_mb_final_loss"]) < number(values["ex_fb_final_loss"])
