@@ -76,3 +76,16 @@ def test_site_plumbing_sits_in_hidden_cells_in_the_source(path):
     for header, body in re.findall(r"```\{code-cell\}[^\n]*\n((?::[^\n]*\n)*)(.*?)\n```", path.read_text(), re.S):
         if re.search(r"\b(glue|claim)\(|myst_nb", body):
             assert "remove-cell" in header, f"{path.name}: a visible cell holds site plumbing:\n{body[:200]}"
+
+
+def test_each_chapter_gives_its_time_on_the_agenda():
+    """Each chapter says under its title when it is taught, and the agenda's table has that time."""
+    agenda = (ROOT / "book" / "agenda.md").read_text()
+    for doc in build.toc_docnames(ROOT):
+        if doc in ("book/index", "book/agenda", "book/status"):
+            continue
+        text = (ROOT / f"{doc}.md").read_text()
+        line = re.search(r"^\*(On the agenda|Not on the agenda|Not a block on the agenda)[^*]*\*", text, re.M | re.S)
+        assert line, f"{doc}.md does not say when it is taught (a line '*On the agenda: ...*' under its title)"
+        for start, end in re.findall(r"(\d{2}:\d{2})–(\d{2}:\d{2})", line.group(0)):
+            assert start in agenda and end in agenda, f"{doc}.md gives {start}–{end}, which the agenda does not have"
