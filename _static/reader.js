@@ -13,3 +13,21 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// Display formulas wider than their column scroll sideways (reader.css). Mark those that do,
+// so the stylesheet draws a cue, and make them focusable so the keyboard can scroll them. A
+// ResizeObserver re-checks a formula when its box changes: on rotation, and when a folded
+// solution that holds it opens.
+document.addEventListener("DOMContentLoaded", () => {
+  const mark = (box) => {
+    const wide = box.clientWidth > 0 && box.scrollWidth > box.clientWidth + 1;
+    box.classList.toggle("math-scroll", wide);
+    if (wide) box.setAttribute("tabindex", "0");
+    else box.removeAttribute("tabindex");
+  };
+  const observer = new ResizeObserver((entries) => entries.forEach((entry) => mark(entry.target)));
+  document.querySelectorAll(".bd-article div.math").forEach((box) => {
+    mark(box);
+    observer.observe(box);
+  });
+});

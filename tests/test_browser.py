@@ -320,6 +320,38 @@ def test_dark_mode_keeps_text_and_figures_readable(visit, page):
     check_dark_figures(visit(page, color_scheme="dark"))
 
 
+FORMULAS = """() => [...document.querySelectorAll('.bd-article div.math')]
+  .filter(box => box.checkVisibility())
+  .map(box => {
+    const column = box.closest('article').getBoundingClientRect();
+    const rect = box.getBoundingClientRect();
+    // the formula's own width: KaTeX's HTML rendering, which would overflow the box if nothing scrolled
+    const drawn = Math.max(box.scrollWidth, ...[...box.querySelectorAll('.katex-html')].map(k => k.scrollWidth));
+    return {text: box.textContent.trim().slice(0, 60), content: drawn, visible: box.clientWidth,
+            overflow: getComputedStyle(box).overflowX, cue: box.classList.contains('math-scroll'),
+            focusable: box.getAttribute('tabindex') === '0', inside: rect.right <= column.right + 1};
+  })"""
+
+
+def check_formulas_fit_or_scroll(v):
+    """Every display formula fits its box, or scrolls sideways with a visible cue; no box leaves the column."""
+    blocks = v.page.locator(".solution.dropdown .admonition-title, .exercise.dropdown .admonition-title")
+    for i in range(blocks.count()):  # open every folded solution: its formulas count too
+        blocks.nth(i).click()
+    v.page.wait_for_timeout(300)  # the ResizeObserver in reader.js marks the formulas
+    for f in v.page.evaluate(FORMULAS):
+        assert f["inside"], f"the formula {f['text']!r} sticks out of the column"
+        if f["content"] > f["visible"] + 1:
+            assert f["overflow"] in ("auto", "scroll"), f"the formula {f['text']!r} is clipped: {f}"
+            assert f["cue"] and f["focusable"], f"the wide formula {f['text']!r} scrolls without a visible cue: {f}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_display_formula_is_clipped_at_phone_width(visit, page, scheme):
+    check_formulas_fit_or_scroll(visit(page, color_scheme=scheme, viewport=PHONE, is_mobile=True, has_touch=True))
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if ":class: dropdown" in source(p)])
 def test_solutions_are_folded_on_load_and_open_on_click(visit, page):
     check_folded_solutions(visit(page))
@@ -332,8 +364,8 @@ def test_launch_and_download_buttons_point_where_the_config_says(visit, page):
 
 def test_search_finds_the_softmax_chapter(visit, built_site):
     """The softmax chapter when it exists (it is written in parallel), else the landing page."""
-    chapter = "book/softmax-cross-entropy.html"
-    expected = chapter if (ROOT / "book" / "softmax-cross-entropy.md").is_file() else "book/index.html"
+    chapter = "book/softmax.html"
+    expected = chapter if (ROOT / "book" / "softmax.md").is_file() else "book/index.html"
     title = re.search(r"<title>(.*?)</title>", (built_site / expected).read_text(), re.S).group(1)
     assert "softmax" in title.lower()
     v = visit("search.html?q=softmax")
@@ -438,6 +470,16 @@ def fixture_site(tmp_path_factory, built_site):
         server.wait(timeout=10)
 
 
+def check_the_wide_formula_scrolls_with_a_cue(v):
+    """The fixture's formula wider than a phone scrolls, marked, focusable, and passes the general check."""
+    check_formulas_fit_or_scroll(v)
+    wide = [f for f in v.page.evaluate(FORMULAS) if f["content"] > f["visible"] + 1]
+    assert wide, "the fixture's long formula should be wider than a phone's column"
+    assert all(f["cue"] and f["focusable"] and f["overflow"] == "auto" for f in wide), wide
+    cue = v.page.evaluate("getComputedStyle(document.querySelector('div.math.math-scroll')).borderBottomStyle")
+    assert cue == "dashed", "the scroll cue (a dashed rule under the formula) is not drawn"
+
+
 @pytest.mark.build
 def test_a_chapter_with_exercises_math_and_a_figure_passes_every_check(browser, fixture_site):
     url, config = fixture_site
@@ -452,6 +494,9 @@ def test_a_chapter_with_exercises_math_and_a_figure_passes_every_check(browser, 
         (open_page(color_scheme="light"), lambda v: check_axe(v, "light")),
         (open_page(color_scheme="dark"), lambda v: (check_axe(v, "dark"), check_dark_figures(v))),
         (open_page(**VIEWS["phone"]), lambda v: (check_axe(v, "light"), check_phone(v))),
+        (open_page(**VIEWS["phone"]), check_the_wide_formula_scrolls_with_a_cue),
+        (open_page(color_scheme="dark", viewport=PHONE), lambda v: (check_the_wide_formula_scrolls_with_a_cue(v),
+                                                                   check_axe(v, "dark"))),
         (open_page(), check_folded_solutions),
     ]:  # fmt: skip
         try:

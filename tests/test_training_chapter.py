@@ -89,10 +89,9 @@ def test_final_numbers_are_consistent_and_on_the_page(chapter):
     assert train_loss < test_loss  # the page says the test loss stays above the training loss
     assert f"the training loss is {train_loss:.3f}, the test loss {test_loss:.3f}" in text
     assert f"classifies {acc:.1f}% of the test digits correctly: it gets {int(wrong)} of the 540 wrong" in text
-    confused = (
-        f"a true {values['tl_confused_true']} read as a {values['tl_confused_pred']} ({values['tl_confused_n']} times)"
-    )
-    assert confused in text
+    pairs = values["tl_confused_pairs"].strip("'\"")
+    assert f"made {values['tl_confused_n']} times, is shared by {values['tl_confused_count']} pair(s)" in text
+    assert pairs in text and pairs.count("a true") == int(number(values["tl_confused_count"]))
 
 
 def test_accuracy_is_within_3_points_of_scikit_learns_logistic_regression(chapter):
@@ -107,15 +106,13 @@ def test_accuracy_is_within_3_points_of_scikit_learns_logistic_regression(chapte
 
 def test_exercises_claims_hold(built_site):
     values, text = cached_glue(EXERCISES), page_text(built_site, "training-exercises")
-    lr_acc, fast, slow = (number(values[k]) for k in ("ex_lr_acc", "ex_mlp_fast_acc", "ex_mlp_slow_acc"))
-    assert slow < lr_acc < fast, "the page says the MLP at lr 0.01 trails and at 0.5 beats logistic regression"
+    assert number(values["ex_mlp_acc_min"]) > number(values["ex_lr_acc_max"]), (
+        "the MLP beats logistic regression on every seed"
+    )
     assert number(values["ex_mean_slope"]) < 0.25
-    first_beat = int(number(values["ex_sweep_first_beat"]))  # the page names the first size that beats it
-    assert first_beat in (2, 4, 8, 16, 32, 64) and number(values["ex_sweep_best_acc"]) > lr_acc
-    assert int(number(values["ex_mb_reach_epoch"])) <= number(values["ex_mb_epochs"])
+    assert number(values["ex_mb_loss_10"]) < number(values["ex_fb_loss_100"])
     assert number(values["ex_mb_final_loss"]) < number(values["ex_fb_final_loss"])
     assert number(values["ex_mb_epoch_ms"]) > number(values["ex_fb_epoch_ms"])
-    assert f"reaches {fast:.1f}%, against {lr_acc:.1f}% for logistic regression" in text
     assert text.count("All checks passed") == 2
 
 

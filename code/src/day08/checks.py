@@ -19,7 +19,7 @@ def _passed(what: str) -> None:
 
 
 # ----------------------------------------------------------------------------- softmax, cross-entropy
-# Chapter "Softmax and cross-entropy" (book/softmax-cross-entropy.md).
+# Chapters "Softmax" (book/softmax.md) and "Cross-entropy" (book/cross-entropy.md).
 
 
 def _show(x) -> str:
@@ -70,7 +70,7 @@ def check_softmax(fn) -> None:
     """Check your ``fn(scores)``: softmax along the last axis, for shape (k,) or (N, k).
 
     It must give ``torch.softmax(scores, dim=-1)``, also for huge scores. Stops at the first
-    input where it does not. (Chapter "Softmax and cross-entropy".)
+    input where it does not. (Chapter "Softmax".)
     """
     for what, scores in _softmax_cases():
         inputs = f"scores = {_show(scores)}"
@@ -105,7 +105,7 @@ def check_cross_entropy(fn) -> None:
 
     ``scores`` has shape (N, k) and ``labels`` shape (N,) with class indices in 0..k-1; the
     answer is one number, ``torch.nn.functional.cross_entropy(scores, labels)``, also for huge
-    scores. Stops at the first input where it differs. (Chapter "Softmax and cross-entropy".)
+    scores. Stops at the first input where it differs. (Chapter "Cross-entropy".)
     """
     for what, scores, labels in _cross_entropy_cases():
         inputs = f"scores = {_show(scores)}, labels = {labels.tolist()}"

@@ -1,6 +1,6 @@
 """Softmax and cross-entropy written from scratch, batched, on torch tensors.
 
-Introduced in the chapter "Softmax and cross-entropy" (``book/softmax-cross-entropy.md``).
+Introduced in the chapters "Softmax" (``book/softmax.md``) and "Cross-entropy" (``book/cross-entropy.md``).
 These are the reference implementations the chapter's checks and ``tests/`` compare against
 ``torch.softmax`` and ``torch.nn.functional.cross_entropy``. Scores are the raw outputs of a
 model ("logits"): shape (k,) for one example or (N, k) for a batch of N examples and k
@@ -22,11 +22,12 @@ __all__ = [
     "cross_entropy",
     "cross_entropy_grad",
     "binary_log_loss",
+    "binary_log_loss_with_logits",
 ]
 
 
 def sigmoid(s):
-    """Logistic sigmoid 1 / (1 + e^(-s)), the binary model's link (chapter "Softmax and cross-entropy")."""
+    """Logistic sigmoid 1 / (1 + e^(-s)), the binary model's link (chapter "Softmax")."""
     s = torch.as_tensor(s)
     s = s if s.is_floating_point() else s.to(torch.get_default_dtype())
     return 1 / (1 + torch.exp(-s))
@@ -36,7 +37,7 @@ def logsumexp(scores) -> torch.Tensor:
     """log(sum_j e^(s_j)) along the last axis, computed without overflow.
 
     Subtracting the largest score m first keeps every exponent <= 0:
-    log sum_j e^(s_j) = m + log sum_j e^(s_j - m). (Chapter "Softmax and cross-entropy".)
+    log sum_j e^(s_j) = m + log sum_j e^(s_j - m). (Chapter "Softmax".)
     """
     scores = as_scores(scores)
     m = scores.max(dim=-1, keepdim=True).values
@@ -46,7 +47,7 @@ def logsumexp(scores) -> torch.Tensor:
 def naive_softmax(scores) -> torch.Tensor:
     """e^(s_i) / sum_j e^(s_j) exactly as printed: overflows for scores above about 88 (float32).
 
-    Kept only to show the failure in the chapter "Softmax and cross-entropy"; use :func:`softmax`.
+    Kept only to show the failure in the chapter "Softmax"; use :func:`softmax`.
     """
     scores = as_scores(scores)
     e = torch.exp(scores)
@@ -57,7 +58,7 @@ def softmax(scores) -> torch.Tensor:
     """Probabilities p(y = i) = e^(s_i) / sum_j e^(s_j) along the last axis, overflow-safe.
 
     Subtracting the largest score first changes nothing mathematically and keeps every
-    exponent <= 0. Chapter "Softmax and cross-entropy". Same result as
+    exponent <= 0. Chapter "Softmax". Same result as
     ``torch.softmax(scores, dim=-1)``.
     """
     scores = as_scores(scores)
@@ -66,7 +67,7 @@ def softmax(scores) -> torch.Tensor:
 
 
 def log_softmax(scores) -> torch.Tensor:
-    """log p(y = i) = s_i - logsumexp(s), along the last axis (chapter "Softmax and cross-entropy").
+    """log p(y = i) = s_i - logsumexp(s), along the last axis (chapter "Softmax").
 
     Computed as (s_i - m) - log sum_j e^(s_j - m), with m the largest score, so that huge
     scores lose no precision.
@@ -91,7 +92,7 @@ def _batch(scores, labels):
 def cross_entropy(scores, labels, reduction: str = "mean", label_smoothing: float = 0.0) -> torch.Tensor:
     """Cross-entropy ce(y_hat, y) = -sum_i 1[y = i] log y_hat_i = -log y_hat_y, from raw scores.
 
-    Chapter "Softmax and cross-entropy". Matches ``torch.nn.functional.cross_entropy`` with the
+    Chapter "Cross-entropy". Matches ``torch.nn.functional.cross_entropy`` with the
     same ``reduction`` ("mean", "sum" or "none") and ``label_smoothing`` (the target becomes
     (1 - eps) * onehot + eps / k).
     """
@@ -114,7 +115,7 @@ def cross_entropy(scores, labels, reduction: str = "mean", label_smoothing: floa
 def cross_entropy_grad(scores, labels) -> torch.Tensor:
     """The gradient of the mean cross-entropy with respect to the scores: (y_hat - onehot(y)) / N.
 
-    Derived in the chapter "Softmax and cross-entropy"; checked there against ``torch.autograd``.
+    Derived in the chapter "Cross-entropy"; checked there against ``torch.autograd``.
     """
     scores, labels, single = _batch(scores, labels)
     onehot = torch.nn.functional.one_hot(labels, scores.shape[1]).to(scores.dtype)
@@ -126,7 +127,11 @@ def binary_log_loss(p_hat, y) -> torch.Tensor:
     """Binary log loss l(p_hat, y) = -y log p_hat - (1 - y) log(1 - p_hat), elementwise.
 
     ``p_hat`` is the predicted probability that the label is 1 and ``y`` is 0 or 1
-    (chapter "Softmax and cross-entropy").
+    (chapter "Cross-entropy"). The products use ``torch.xlogy`` (x log y, defined as 0 when
+    x = 0), so a probability of exactly 0 or 1 gives a finite loss when the label agrees
+    (``0 * log 0`` counts as 0, as in ``torch.nn.functional.binary_cross_entropy``) and
+    ``inf`` when it does not. For a model that outputs a score, prefer
+    :func:`binary_log_loss_with_logits`, which never forms 1 - p_hat.
     """
     p_hat = torch.as_tensor(p_hat)
     p_hat = p_hat if p_hat.is_floating_point() else p_hat.to(torch.get_default_dtype())
@@ -135,4 +140,24 @@ def binary_log_loss(p_hat, y) -> torch.Tensor:
         raise ValueError("p_hat must be a probability in [0, 1]")
     if ((y != 0) & (y != 1)).any():
         raise ValueError("y must be 0 or 1 for the binary log loss")
-    return -y * torch.log(p_hat) - (1 - y) * torch.log(1 - p_hat)
+    return -torch.xlogy(y, p_hat) - torch.xlogy(1 - y, 1 - p_hat)
+
+
+def binary_log_loss_with_logits(s, y) -> torch.Tensor:
+    """The binary log loss from the score s, where p_hat = sigmoid(s), elementwise.
+
+    -y log sigmoid(s) - (1 - y) log(1 - sigmoid(s)) = softplus(s) - y s, with
+    softplus(s) = log(e^0 + e^s) computed by ``torch.logaddexp``, which never overflows (unlike
+    ``F.softplus``, it does not switch to the approximation s for s above a threshold). Same result as
+    ``torch.nn.functional.binary_cross_entropy_with_logits(s, y, reduction="none")``
+    (chapter "Cross-entropy").
+    """
+    s = torch.as_tensor(s)
+    s = s if s.is_floating_point() else s.to(torch.get_default_dtype())
+    y = torch.as_tensor(y).to(s.dtype)
+    if torch.isnan(s).any():
+        raise ValueError("s contains NaN: check the model's inputs and learning rate")
+    if ((y != 0) & (y != 1)).any():
+        raise ValueError("y must be 0 or 1 for the binary log loss")
+    softplus = torch.logaddexp(torch.zeros_like(s), s)  # log(e^0 + e^s), exact for every s
+    return softplus - y * s
