@@ -19,8 +19,11 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 from conftest import ROOT, copy_book, run_build
+from myst_nb.core.read import read_myst_markdown_notebook
 from playwright import sync_api as playwright_api  # in requirements.txt: missing, the tests fail
 from sphinx_external_toc.parsing import parse_toc_yaml
+
+from notebooks import is_executable
 
 pytestmark = pytest.mark.browser
 
@@ -259,7 +262,8 @@ def check_buttons(v, page, config, text):
     stem = Path(page).stem
     repo = urlparse(config["repository"]["url"]).path.strip("/")
     branch = config["repository"].get("branch", "master")
-    launch = (config.get("launch_buttons") or {}) if "{code-cell}" in text else {}
+    runnable = "{code-cell}" in text and is_executable(read_myst_markdown_notebook(text))  # visible code
+    launch = (config.get("launch_buttons") or {}) if runnable else {}
     if launch.get("colab_url"):
         colab = [h for h in hrefs if h.startswith(launch["colab_url"].rstrip("/") + "/github/")]
         assert colab and colab[0].startswith(f"{launch['colab_url'].rstrip('/')}/github/{repo}/blob/{branch}/"), hrefs

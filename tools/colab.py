@@ -56,6 +56,7 @@ from notebooks import (  # the set-up cell and paths shared with the download bu
     GLUE_IMPORT,
     ROOT,
     SETUP,
+    SOURCE_ENV,
     ColabError,
     is_executable,
     load_config,
