@@ -234,3 +234,11 @@ def test_myst_nb_writes_the_executed_notebooks_where_the_download_hook_reads_the
     download = nbformat.read(built_site / "_sources" / "book" / "training-loop.ipynb", as_version=4)
     assert download.cells[0].source.startswith("# @title Set up"), "the download has no set-up cell"
     assert any(c.get("outputs") for c in download.cells if c.cell_type == "code"), "the download has no outputs"
+
+
+def test_no_page_loads_thebe(built_site):
+    """lean_site drops Thebe's script and its inline configuration script by what they contain
+    (Sphinx 7.4's assets carry ``filename`` and ``attributes``); if that stops matching, they return."""
+    for page in (built_site / "book").glob("*.html"):
+        text = page.read_text()
+        assert "sphinx-thebe.js" not in text and "THEBE_JS_URL" not in text, f"{page.name} loads Thebe"
