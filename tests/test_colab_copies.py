@@ -29,6 +29,12 @@ ROLE = re.compile(r"\{[\w:.-]+\}`")
 TARGET = re.compile(r"^\([\w:.-]+\)=\s*$", re.MULTILINE)
 
 
+def demo(*cells) -> colab.Chapter:
+    """A one-off chapter ``book/demo`` made of ``cells``, numbered from the start of the book."""
+    notebook = nbformat.v4.new_notebook(cells=list(cells))
+    return colab.Chapter("book/demo", ROOT / "book" / "demo.md", notebook, start={"exercise": 0, "figure": 0})
+
+
 def copy_of(chapter) -> nbformat.NotebookNode:
     return nbformat.read(ROOT / colab.notebook_path(chapter.docname), as_version=4)
 
@@ -341,11 +347,7 @@ def test_myst_becomes_markdown_that_colab_shows():
 
 
 def test_a_directive_the_copy_cannot_show_is_an_error_naming_the_chapter():
-    chapter = colab.Chapter(
-        "book/demo", ROOT / "book" / "demo.md",
-        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("```{mermaid}\ngraph LR\n```\n")]),
-        start={"exercise": 0, "figure": 0},
-    )  # fmt: skip
+    chapter = demo(nbformat.v4.new_markdown_cell("```{mermaid}\ngraph LR\n```\n"))
     with pytest.raises(colab.ColabError, match=r"demo\.md: a Colab copy cannot show the \{mermaid\} directive"):
         colab.colab_notebook(chapter, BOOK, CONFIG, {})
 
@@ -362,12 +364,7 @@ def test_hidden_cells_are_left_out_unless_they_draw_a_figure_the_page_shows():
         nbformat.v4.new_code_cell("print(x)", metadata={"tags": ["remove-input"]}),
         nbformat.v4.new_markdown_cell("Here {glue:text}`x` is two.\n\n```{glue:figure} fig\nA plot.\n```"),
     ]
-    chapter = colab.Chapter(
-        "book/demo",
-        ROOT / "book" / "demo.md",
-        nbformat.v4.new_notebook(cells=cells),
-        start={"exercise": 0, "figure": 0},
-    )
+    chapter = demo(*cells)
     values = {"x": {"data": {"text/plain": "2"}}, "fig": {"data": {"image/png": "", "text/plain": "<Figure>"}}}
     copy = colab.colab_notebook(chapter, BOOK, CONFIG, values)
     sources = [c.source for c in copy.cells[1:]]
@@ -381,12 +378,7 @@ def test_hidden_cells_are_left_out_unless_they_draw_a_figure_the_page_shows():
 
 def test_an_included_source_becomes_a_code_block_with_that_definition():
     text = "```{literalinclude} ../code/src/day08/engine.py\n:pyobject: Value.tanh\n:dedent: 4\n```\n"
-    chapter = colab.Chapter(
-        "book/demo",
-        ROOT / "book" / "demo.md",
-        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)]),
-        start={"exercise": 0, "figure": 0},
-    )
+    chapter = demo(nbformat.v4.new_markdown_cell(text))
     block = colab.colab_notebook(chapter, BOOK, CONFIG, {}).cells[1].source
     assert block.startswith("```python\ndef tanh(self):") and block.endswith("```")
     assert "def __mul__" not in block
@@ -426,11 +418,6 @@ def test_a_visible_cell_that_needs_a_hidden_cell_is_an_error_naming_the_name():
         nbformat.v4.new_code_cell("secret = 41\nassert secret > 0", metadata={"tags": ["remove-cell"]}),
         nbformat.v4.new_code_cell("answer = secret + 1\nprint(answer)"),
     ]
-    chapter = colab.Chapter(
-        "book/demo",
-        ROOT / "book" / "demo.md",
-        nbformat.v4.new_notebook(cells=cells),
-        start={"exercise": 0, "figure": 0},
-    )
+    chapter = demo(*cells)
     with pytest.raises(colab.ColabError, match=r"demo\.md: a visible cell uses secret, which only a hidden"):
         colab.colab_notebook(chapter, BOOK, CONFIG, {})
