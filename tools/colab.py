@@ -56,7 +56,7 @@ from notebooks import (  # the set-up cell and paths shared with the download bu
     GLUE_IMPORT,
     ROOT,
     SETUP,
-    SOURCE_ENV,
+    SOURCE_ENV,  # noqa: F401 (tests/test_colab.py points the set-up cell at a local copy with it)
     ColabError,
     is_executable,
     load_config,
