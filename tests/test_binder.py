@@ -57,6 +57,7 @@ def resolves(python: str, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.colab  # resolves every pin against the package index: make test, not make check
 def test_every_binder_pin_accepts_that_python(binder_python, tmp_path):
     assert pins(), "binder/requirements.txt pins nothing"
     result = resolves(binder_python, tmp_path)
@@ -65,6 +66,7 @@ def test_every_binder_pin_accepts_that_python(binder_python, tmp_path):
     )
 
 
+@pytest.mark.colab
 def test_without_runtime_txt_repo2docker_would_pick_a_python_the_pins_reject(tmp_path):
     """The check can fail: repo2docker's default Python is the one that broke every Binder button."""
     repo = tmp_path / "repo"

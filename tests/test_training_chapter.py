@@ -125,6 +125,7 @@ def execute(path) -> dict[str, str]:
     return glued(nb)
 
 
+@pytest.mark.build  # executes the chapter twice: make test, not make check
 def test_two_executions_glue_identical_numbers():
     first, second = execute(CHAPTER), execute(CHAPTER)
     assert first.keys() == second.keys() and len(first) >= 15
