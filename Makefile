@@ -83,7 +83,6 @@ serve: $(STAMP) $(NODE)  ## preview on http://127.0.0.1:8000/, rebuilding on sav
 	  --pre-build "$(BIN)/python tools/execute.py" \
 	  --re-ignore '(^|/)(\.[^/]+|_build|node_modules|notebooks|tests|__pycache__)(/|$$)' --re-ignore 'conf\.py$$'
 
-
 chapter: $(STAMP)  ## start a chapter from the template: make chapter NAME=my-topic TITLE="My topic"
 	$(BIN)/python tools/new_chapter.py "$(NAME)" "$(TITLE)"
 
