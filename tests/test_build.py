@@ -226,7 +226,7 @@ def test_plain_jupyter_book_build_is_never_stale(mini_book):
 
 
 def test_make_skips_the_build_when_nothing_changed(book_copy):
-    make = ["make", "html", f"VENV={ROOT / '.venv'}"]
+    make = ["make", "--no-print-directory", "html", f"VENV={ROOT / '.venv'}"]  # also under make test
     first = subprocess.run(make, cwd=book_copy, env=copies.environment(book_copy), capture_output=True, text=True)
     assert first.returncode == 0, first.stdout + first.stderr
     second = subprocess.run(make, cwd=book_copy, env=copies.environment(book_copy), capture_output=True, text=True)

@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     commands = {
-        "ours": ["make", "html", f"VENV={VENV}"],
+        "ours": ["make", "--no-print-directory", "html", f"VENV={VENV}"],
         "stock": [str(book_copy.BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going", "-q"],
     }
     steps = ("cold", "nochange", "prose", "package")
