@@ -77,10 +77,11 @@ check: $(STAMP) $(NODE)  ## the quick loop for every edit (about a minute): lint
 serve: $(STAMP) $(NODE)  ## preview on http://127.0.0.1:8000/, rebuilding on save (PORT=8001 for another port)
 	@# sphinx-autobuild runs sphinx-build, which reads conf.py: Jupyter Book writes it from
 	@# _config.yml (documented: jupyter-book config sphinx; gitignored, rewritten every time).
+	@# The stale chapters run in parallel once, first; a later edit re-runs its one chapter in myst-nb.
 	$(BIN)/jupyter-book config sphinx . > /dev/null
+	$(BIN)/python tools/execute.py
 	PYTHONPATH=tools $(BIN)/sphinx-autobuild . _build/html -d _build/.doctrees -W --keep-going -n -q \
 	  --host 127.0.0.1 --port $(or $(PORT),8000) --watch code/src \
-	  --pre-build "$(BIN)/python tools/execute.py" \
 	  --re-ignore '(^|/)(\.[^/]+|_build|node_modules|notebooks|tests|__pycache__)(/|$$)' --re-ignore 'conf\.py$$'
 
 chapter: $(STAMP)  ## start a chapter from the template: make chapter NAME=my-topic TITLE="My topic"

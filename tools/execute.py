@@ -12,9 +12,8 @@ then finds every chapter in the cache and only renders the pages.
 It only fills the cache. A chapter that fails here is not stored and not reported in detail:
 the build executes it again and myst-nb's error, summarised by ``tools/cell_errors.py``, names
 the cell. Before looking at the cache it removes the records that ``tools/local_deps.py``
-finds stale, exactly as the build would. It holds the build lock (``tools/build_lock.py``)
-while it works. Ctrl-C shuts the kernels down, stores nothing half-done and says which chapters
-were running.
+finds stale, as the build would. It holds the build lock (``tools/build_lock.py``). Ctrl-C
+shuts the kernels down, stores nothing half-done and says which chapters were running.
 """
 
 from __future__ import annotations
@@ -149,4 +148,7 @@ def run(root: Path = ROOT) -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))  # beside build_lock.py, local_deps.py, notebooks.py
-    sys.exit(run(ROOT))
+    try:
+        sys.exit(run(ROOT))
+    except KeyboardInterrupt:  # before or after the chapters ran (during them, run() reports it)
+        sys.exit("\ninterrupted: no chapter was running; nothing was cached half-done.")
