@@ -8,7 +8,6 @@ stock `jupyter-book build . -W -n --keep-going`; some tests run the stock comman
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 import signal
@@ -42,14 +41,7 @@ def failed(result) -> str:
     return out
 
 
-def executed_since(root, moment: datetime.datetime) -> set[str]:
-    """The chapters whose cache records were made after ``moment`` (jupyter-cache's own dates)."""
-    cache = get_cache(str(root / "_build" / ".jupyter_cache"))
-    return {os.path.relpath(r.uri, root) for r in cache.list_cache_records() if r.created > moment.replace(tzinfo=None)}
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+executed_since, now = copies.executed_since, copies.now
 
 
 def test_a_copy_builds_with_zero_warnings_and_runs_nothing(book_copy):

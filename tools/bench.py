@@ -17,7 +17,6 @@ working tree's _build/ is left alone), ours and the stock build side by side in 
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import re
 import statistics
@@ -29,7 +28,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # beside book_copy.py; not part of the book
 import book_copy  # noqa: E402
-from jupyter_cache import get_cache  # noqa: E402
 
 ROOT = book_copy.ROOT
 VENV = Path(sys.executable).parent.parent
@@ -37,13 +35,12 @@ VENV = Path(sys.executable).parent.parent
 
 def run(root: Path, command: list[str]) -> tuple[float, set[str]]:
     """Seconds taken, and the chapters executed (cache records made meanwhile)."""
-    start, moment = time.perf_counter(), datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    start, moment = time.perf_counter(), book_copy.now()
     result = subprocess.run(command, cwd=root, env=book_copy.environment(root), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode:
         sys.exit(f"{' '.join(command)} failed in {root}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    cache = get_cache(str(root / "_build" / ".jupyter_cache"))
-    return seconds, {os.path.relpath(r.uri, root) for r in cache.list_cache_records() if r.created > moment}
+    return seconds, book_copy.executed_since(root, moment)
 
 
 def importers(root: Path) -> set[str]:

@@ -9,6 +9,7 @@ PYTHONPATH, for the build (tools/local_deps.py digests what it imports) and for 
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -66,3 +67,16 @@ def build(root: Path, pre_execute: bool = True, command: list[str] = JUPYTER_BOO
         if result.returncode:
             break
     return subprocess.CompletedProcess(steps, result.returncode, out, err)
+
+
+def now() -> datetime.datetime:
+    """The moment to pass to ``executed_since`` (UTC, as jupyter-cache dates its records)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def executed_since(root: Path, moment: datetime.datetime) -> set[str]:
+    """The chapters of ``root`` whose cache records were made after ``moment``."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(root / "_build" / ".jupyter_cache"))
+    return {os.path.relpath(r.uri, root) for r in cache.list_cache_records() if r.created > moment}
