@@ -50,15 +50,16 @@ install: $(STAMP) $(NODE) chromium  ## install everything html and test need (th
 
 # The build is Jupyter Book's own, strict: `jupyter-book build . -W -n --keep-going`. Before it,
 # tools/execute.py runs the stale chapters in parallel into the same cache (the build would run
-# them one after another). Make skips both when no source changed since the last good build.
+# them one after another), then runs that command in its own process (the modules it imported are
+# the build's: 0.5 s less). Make skips both when no source changed since the last good build.
 SOURCES := $(shell find book code/src tools _static _templates -type f -not -path '*/__pycache__/*' 2>/dev/null) \
            _config.yml _toc.yml requirements.txt package-lock.json
 SITE    := _build/html/.built
 
 $(SITE): $(STAMP) $(NODE) $(SOURCES)
-	$(BIN)/python tools/execute.py
-	$(BIN)/jupyter-book build . -W -n --keep-going -q
-	@touch $@
+	@mkdir -p $(@D) && touch $@.started  # the stamp is dated when the build starts: an edit made during it is newer
+	$(BIN)/python tools/execute.py jupyter-book build . -W -n --keep-going -q
+	@mv $@.started $@
 
 html: $(SITE)  ## build the site into _build/html
 	@echo "Site: _build/html/index.html"

@@ -217,13 +217,22 @@ def test_plain_jupyter_book_build_is_never_stale(mini_book):
     assert build() == set()
 
 
-def test_make_skips_the_build_when_nothing_changed(book_copy):
+def test_make_skips_the_build_when_nothing_changed_but_not_after_an_edit_made_during_it(book_copy):
     make = ["make", "--no-print-directory", "html", f"VENV={ROOT / '.venv'}"]  # also under make test
-    first = subprocess.run(make, cwd=book_copy, env=copies.environment(book_copy), capture_output=True, text=True)
-    assert first.returncode == 0, first.stdout + first.stderr
-    second = subprocess.run(make, cwd=book_copy, env=copies.environment(book_copy), capture_output=True, text=True)
-    assert second.returncode == 0 and "jupyter-book build" not in second.stdout, second.stdout
-    assert second.stdout.strip().splitlines()[-1] == "Site: _build/html/index.html"
+    env = copies.environment(book_copy)
+    first = subprocess.Popen(make, cwd=book_copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    running, deadline = book_copy / "_build/.build.lock", time.monotonic() + 120  # tools/build_lock.py
+    while not running.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)  # past the file system's clock tick (4 ms here), well before the build ends
+    append(book_copy / "book" / "agenda.md", "\nA sentence saved while the build ran.\n")
+    out = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, out
+    second = subprocess.run(make, cwd=book_copy, env=env, capture_output=True, text=True)
+    assert second.returncode == 0 and "jupyter-book build" in second.stdout, "an edit made during a build was missed"
+    third = subprocess.run(make, cwd=book_copy, env=env, capture_output=True, text=True)
+    assert third.returncode == 0 and "jupyter-book build" not in third.stdout, third.stdout
+    assert third.stdout.strip().splitlines()[-1] == "Site: _build/html/index.html"
 
 
 def test_fixing_a_broken_link_elsewhere_refreshes_the_page_that_had_it(book_copy):
@@ -253,8 +262,8 @@ def test_a_missing_node_tool_is_a_message_not_a_traceback(book_copy):
 def test_two_builds_at_once_after_a_code_edit_both_succeed(book_copy):
     append(book_copy / "book" / "agenda.md", CELL.format("print('edited', 6 * 7)"))
     env = copies.environment(book_copy)
-    steps = f"{sys.executable} tools/execute.py && {' '.join(copies.JUPYTER_BOOK)}"
-    builds = [subprocess.Popen(["bash", "-c", steps], cwd=book_copy, env=env, stdout=subprocess.PIPE,
+    steps = [sys.executable, "tools/execute.py", "jupyter-book", *copies.JUPYTER_BOOK[1:]]  # as make html
+    builds = [subprocess.Popen(steps, cwd=book_copy, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]  # fmt: skip
     outputs = [b.communicate(timeout=600)[0] for b in builds]
     for build, out in zip(builds, outputs, strict=True):
@@ -278,6 +287,26 @@ def alive(pid: int) -> bool:
     return (
         "<defunct>" not in subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True).stdout
     )
+
+
+def test_ctrl_c_while_sphinx_writes_says_interrupted_without_a_traceback(book_copy):
+    with (book_copy / "tools" / "notebooks.py").open("a") as extension:
+        extension.write("# edited: Sphinx reads and writes every page again (env_version)\n")
+    command = [sys.executable, "tools/execute.py", "jupyter-book", *copies.JUPYTER_BOOK[1:]]  # as make html
+    build = subprocess.Popen(command, cwd=book_copy, env=copies.environment(book_copy), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    lines = []
+    for line in build.stdout:  # Jupyter Book prints its output folder, then runs Sphinx
+        lines.append(line)
+        if line.startswith("Output Path:"):
+            break
+    time.sleep(1.0)  # Sphinx is starting, reading or writing: a full rebuild takes about 4 s here
+    build.send_signal(signal.SIGINT)
+    out = "".join(lines) + build.communicate(timeout=60)[0]
+    assert build.returncode == 130, out
+    assert "interrupted while Sphinx read or wrote the pages" in out and "Traceback" not in out, out
+    result = run_build(book_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ctrl_c_says_interrupted_leaves_no_kernel_and_the_next_build_continues(book_copy):

@@ -1,7 +1,7 @@
 """Throwaway copies of the book, built as `make html` builds it (for the tests and the benchmark).
 
     copy_book(dest, cache=True)   # sources, node_modules linked, and optionally the execution cache
-    build(dest)                   # tools/execute.py, then jupyter-book build . -W -n --keep-going
+    build(dest)                   # tools/execute.py jupyter-book build . -W -n --keep-going -q
 
 A copy's chapters import the copy's own package: ``build`` puts ``code/src`` first on
 PYTHONPATH, for the build (tools/local_deps.py digests what it imports) and for the kernels.
@@ -57,16 +57,10 @@ def environment(root: Path) -> dict[str, str]:
 
 
 def build(root: Path, pre_execute: bool = True, command: list[str] = JUPYTER_BOOK, timeout: float = 900):
-    """Build ``root`` as `make html` does (or only ``command``); never raises on failure.
-    Returns a CompletedProcess with both steps' output."""
-    env, out, err = environment(root), "", ""
-    steps = ([[sys.executable, "tools/execute.py"]] if pre_execute else []) + [command]
-    for step in steps:
-        result = subprocess.run(step, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
-        out, err = out + result.stdout, err + result.stderr
-        if result.returncode:
-            break
-    return subprocess.CompletedProcess(steps, result.returncode, out, err)
+    """Build ``root`` as `make html` does (or with ``command`` alone); never raises on failure."""
+    if pre_execute:  # make html: the pre-step, then the same jupyter-book command in its process
+        command = [sys.executable, "tools/execute.py", "jupyter-book", *command[1:]]
+    return subprocess.run(command, cwd=root, env=environment(root), capture_output=True, text=True, timeout=timeout)
 
 
 def now() -> datetime.datetime:
