@@ -378,6 +378,31 @@ def test_search_finds_the_softmax_chapter(visit, built_site):
     assert any(href.split("#")[0].endswith(expected) for href in found), found
 
 
+def test_the_search_button_of_a_chapter_finds_softmax(visit):
+    """Chapters do not load the search index (tools/lean_site.py, _templates/layout.html): the
+    theme's search button must still take the reader to results."""
+    v = visit("book/agenda.html")
+    assert v.page.evaluate("typeof Search === 'undefined' && !document.querySelector('script[src*=searchindex]')")
+    v.page.get_by_role("button", name=re.compile("search", re.I)).first.click()
+    field = v.page.locator("input[name=q]:visible").first
+    field.fill("softmax")
+    field.press("Enter")
+    v.page.wait_for_selector("#search-results ul.search li", timeout=10000)
+    assert v.page.url.split("?")[0].endswith("/search.html") and v.errors == [], v.errors
+    found = v.page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
+    assert any(href.split("#")[0].endswith("book/softmax.html") for href in found), found
+
+
+def test_chapter_scripts_do_not_block_the_first_paint(built_site):
+    """Every script a chapter loads from a file is deferred (first paint 3.3 -> 2.0 s on a phone)."""
+    for page in PAGES:
+        if page != "search.html":
+            blocking = re.findall(
+                r"<script(?![^>]*\b(?:defer|async)\b)[^>]*\bsrc=\"([^\"]+)", (built_site / page).read_text()
+            )
+            assert blocking == [], f"{page}: scripts that block the first paint: {blocking}"
+
+
 # --------------------------------------------------------------------------- a chapter with everything
 # Until the real chapters are merged, a copy of the book gets one chapter with what they will
 # have (exercises with folded solutions, aligned math, a transparent figure, launch buttons and
