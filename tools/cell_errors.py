@@ -1,25 +1,21 @@
 """Sphinx extension: a chapter whose code fails fails the build, with a message an author can act on.
 
-With ``nb_execution_raise_on_error = False`` myst-nb keeps building when a notebook's cell
-raises: it logs "Executing notebook failed" and saves the traceback in
-``<outdir>/reports/<docname>.err.log``. That leaves two gaps this extension closes:
-
-1. Under a plain ``jupyter-book build .`` (no ``-W``) those are warnings, so the site is built and
-   the command exits 0 with a broken chapter. Here every failed notebook fails the build.
-2. The author has to dig the cell out of the traceback. Here the build's last lines name, for
-   each failed notebook, the chapter, the code cell's number and line in the ``.md``, its first
-   line, the error, the place in this repository's code it was raised from, and the report::
+With ``nb_execution_raise_on_error = False`` myst-nb keeps building when a cell raises: it
+logs "Executing notebook failed" and saves the traceback in ``<outdir>/reports/<docname>.err.log``.
+Under a plain ``jupyter-book build .`` (no ``-W``) that is a warning: the command exits 0 with
+a broken chapter. Here every failed notebook fails the build, and the last lines name the
+chapter, the code cell's number and line in the ``.md``, its first line, the error, where in
+this repository's code it was raised, and the report::
 
        BUILD FAILED: 1 chapter(s) raised an error.
          book/index.md, code cell 2, line 64: `ratio = 1 / 0`
            ZeroDivisionError: division by zero
            full traceback: _build/html/reports/book/index.err.log
 
-It reads only myst-nb's own results (``NbMetadataCollector.get_exec_data``: ``succeeded`` and
-``traceback``) and the chapter's source (myst-nb's public reader), at ``build-finished``. When
-the build already fails on warnings (``-W --keep-going``) the summary is logged as a warning
-and Sphinx exits 1 as usual; otherwise it is raised as an ``ExtensionError``. A report left
-from an earlier failure of a chapter that now succeeds is deleted, so no stale report ships.
+It reads myst-nb's own results (``NbMetadataCollector.get_exec_data``) and the chapter (myst-nb's
+public reader) at ``build-finished``. Under ``-W --keep-going`` the summary is a warning and
+Sphinx exits 1; otherwise it is an ``ExtensionError``. The report of a chapter that now
+succeeds is deleted, so no stale report ships.
 """
 
 from __future__ import annotations
@@ -38,10 +34,8 @@ FRAME = re.compile(r'File "?(/[^",:]+)"?(?:, line |:)(\d+)')  # Python's and IPy
 
 
 def first_line(source: str) -> str:
-    for line in source.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            return line.strip()[:80]
-    return "(empty cell)"
+    code = [t.strip() for t in source.splitlines() if t.strip() and not t.lstrip().startswith("#")]
+    return code[0][:80] if code else "(empty cell)"
 
 
 def locate(path: Path, traceback: str) -> str:
@@ -86,11 +80,9 @@ def build_finished(app, exception) -> None:
     for docname in sorted(app.env.found_docs):
         data = NbMetadataCollector.get_exec_data(app.env, docname)
         report = Path(app.outdir, "reports", *f"{docname}.err.log".split("/"))
-        if not data:
-            continue
-        if data.get("succeeded"):
+        if data and data.get("succeeded"):
             report.unlink(missing_ok=True)
-        else:
+        elif data:
             failed.append(describe(root, Path(app.env.doc2path(docname)), data, report))
     if not failed:
         return

@@ -11,18 +11,17 @@ on the page (executablebooks/MyST-NB#329, still open). This extension adds the m
 
 The same holds for every notebook and each file named in ``local_deps_files`` (paths relative
 to the source folder, such as the pinned requirements that decide which torch ran the code).
-
 Configuration (conf.py, or ``sphinx: config:`` in a Jupyter Book ``_config.yml``)::
 
     local_deps_packages = ["day08"]            # importable names; found where the build imports them
     local_deps_files = ["requirements.txt"]    # every notebook depends on these
 
-What each record was executed against is kept beside the cache in ``local_deps.json`` (``{notebook
-hash: {package or file: digest}}``); records made during a build are stamped when it finishes, and
-one found without a stamp (made before, or by a build that stopped early) counts as stale. Public
-APIs only: jupyter-cache's ``get_cache``, ``list_cache_records``, ``get_cache_bundle``, ``remove_cache``
-(what ``jcache cache remove`` calls); Sphinx's ``env-get-outdated`` and ``build-finished``.
-``tools/execute.py`` calls ``evict_stale`` and ``stamp`` too, before and after it fills the cache.
+``local_deps.json`` beside the cache keeps ``{notebook hash: {dependency: digest}}``; records
+are stamped when a build finishes, and one without a stamp (made before, or by a build that
+stopped early) counts as stale. Public APIs only: jupyter-cache's ``get_cache``,
+``list_cache_records``, ``get_cache_bundle``, ``remove_cache`` (what ``jcache cache remove``
+calls); Sphinx's ``env-get-outdated`` and ``build-finished``. ``tools/execute.py`` calls
+``evict_stale`` and ``stamp`` too, before and after it fills the cache.
 """
 
 from __future__ import annotations
@@ -128,8 +127,7 @@ def outdated(app, env, added, changed, removed) -> list[str]:
     if cache is None:
         return []
     docs = []
-    config = app.config
-    for uri in evict_stale(cache, config.local_deps_packages, config.local_deps_files, Path(app.srcdir)):
+    for uri in evict_stale(cache, app.config.local_deps_packages, app.config.local_deps_files, Path(app.srcdir)):
         docname = env.path2doc(uri)
         if docname in env.found_docs and docname not in added | changed:
             docs.append(docname)

@@ -1,16 +1,11 @@
 """Sphinx extension: the launch buttons open a chapter's Colab copy, and the download runs.
 
-Loaded by Sphinx (``local_extensions`` in _config.yml); the copies themselves are written by
-``tools/colab.py`` (``make notebooks``), which takes the set-up cell and paths from here. This
-extension
-
-- points the Colab and Binder buttons of each page with code at its copy in ``notebooks/``
-  (the theme would link the ``.md``, which Colab cannot open) and drops the launch buttons
-  from pages that have no code;
-- makes the download button's ``.ipynb`` the executed notebook: the build's outputs (myst-nb
-  writes the notebook it read, without them, in cache mode), the set-up cell first
-  (``setup_cell``: it installs ``day08`` when it is missing and stands in for ``glue``) and no
-  ``myst_nb`` import, so that it runs on a laptop with Jupyter.
+The copies are written by ``tools/colab.py`` (``make notebooks``), which takes the set-up cell and
+paths from here. This extension points each page's Colab and Binder buttons at its copy in
+``notebooks/`` (the theme links the ``.md``, which Colab cannot open), drops them from pages
+without code, and makes the downloadable ``.ipynb`` the executed notebook (myst-nb writes it
+without outputs in cache mode) with the set-up cell first (``setup_cell``: it installs
+``day08`` when missing and stands in for ``glue``), so it runs on a laptop with Jupyter.
 """
 
 from __future__ import annotations
