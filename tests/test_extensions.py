@@ -1,7 +1,7 @@
 """The build's own code: small, on public APIs, and each extension doing what its docstring says.
 
-Unit tests of tools/local_deps.py, tools/cell_errors.py and tools/lean_site.py (fast, no build),
-a scan of tools/ for reaches into other libraries' internals, and the size of the build path.
+Unit tests of tools/local_deps.py, tools/cell_errors.py and tools/lean_site.py (most without a
+build), a scan of tools/ for reaches into other libraries' internals, and the size of the build path.
 """
 
 from __future__ import annotations
@@ -161,6 +161,15 @@ def test_local_deps_treats_an_unstamped_importer_as_stale_and_watches_files(tmp_
     assert local_deps.evict_stale(cache, ["mypkg"], ["requirements.txt"], tmp_path) == []
     (tmp_path / "requirements.txt").write_text("torch==2\n")
     assert local_deps.evict_stale(cache, ["mypkg"], ["requirements.txt"], tmp_path) == ["/book/plain.md"]
+
+
+def test_local_deps_counts_an_edit_made_while_the_notebooks_ran_as_a_change(tmp_path, package):
+    cache = get_cache(str(tmp_path / "cache"))
+    before = local_deps.digests(["mypkg"], [], tmp_path)  # taken when the build begins
+    cached(cache, "/book/uses.md", "import mypkg")  # executed against ANSWER = 42 ...
+    (package / "__init__.py").write_text("ANSWER = 43\n")  # ... and the package edited before the build ends
+    local_deps.stamp(cache, ["mypkg"], current=before)
+    assert local_deps.evict_stale(cache, ["mypkg"]) == ["/book/uses.md"]
 
 
 def test_local_deps_names_a_package_it_cannot_find():

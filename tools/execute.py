@@ -4,14 +4,13 @@
     python tools/execute.py jupyter-book build .  # then that command, in this process (`make html`)
 
 ``jupyter-book build`` (myst-nb, ``execute_notebooks: cache``) executes the chapters missing
-from the cache one after another, on one core. This step executes them at once (each kernel on
-one torch thread) with the function myst-nb uses (jupyter-cache's ``single_nb_execution``, same
-folder, timeout and ``allow_errors``) and stores them as myst-nb does (``cache_notebook_bundle``),
-so the build only renders the pages. A chapter that fails here is not stored: the build runs it
-again and myst-nb's error, summarised by ``tools/cell_errors.py``, names the cell. First it
-evicts what ``tools/local_deps.py`` finds stale, as the build would; it holds the build lock
-(``tools/build_lock.py``); Ctrl-C stops the kernels, stores nothing half-done and says which
-chapters were running.
+from the cache one after another, on one core. This step executes them at once (one torch
+thread each) with myst-nb's function (jupyter-cache's ``single_nb_execution``, same folder,
+timeout and ``allow_errors``) and stores them as myst-nb does (``cache_notebook_bundle``), so
+the build only renders the pages. A chapter that fails is not stored: the build runs it again
+and ``tools/cell_errors.py`` names the cell. It evicts and stamps as ``tools/local_deps.py``
+does, holds the build lock (``tools/build_lock.py``), and on Ctrl-C stops the kernels, stores
+nothing half-done and says which chapters were running.
 """
 
 from __future__ import annotations
@@ -27,8 +26,6 @@ import sys
 import tempfile
 from importlib.metadata import entry_points
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,9 +83,11 @@ def store(cache, notebook, path: Path, seconds: float) -> None:
 def run(root: Path = ROOT) -> int:
     from build_lock import acquire
     from jupyter_cache import get_cache
-    from local_deps import evict_stale, stamp
+    from local_deps import digests, evict_stale, stamp
 
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf8"))
+    from notebooks import load_config
+
+    config = load_config(root)
     execute_config = config.get("execute", {})
     if execute_config.get("execute_notebooks", "auto") != "cache":
         return 0
@@ -101,7 +100,8 @@ def run(root: Path = ROOT) -> int:
     os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
     with acquire(root / "_build"):
         cache = get_cache(execute_config.get("cache") or "_build/.jupyter_cache")
-        evict_stale(cache, *deps)
+        current = digests(*deps)  # before any chapter runs: an edit made meanwhile counts as a change
+        evict_stale(cache, *deps, current)
         stale = {}
         for path, notebook in chapters(root):
             try:
@@ -112,7 +112,7 @@ def run(root: Path = ROOT) -> int:
                 else:  # nothing to run: stored as it is, so the build starts no kernel for it
                     store(cache, notebook, path, 0.0)
         if not stale:
-            stamp(cache, *deps)
+            stamp(cache, *deps, current)
             return 0
         print(f"Executing {len(stale)} chapter(s) at once before the build:", flush=True)
         kernels: dict = {}
@@ -134,13 +134,13 @@ def run(root: Path = ROOT) -> int:
         except KeyboardInterrupt:
             running = sorted(p.relative_to(root).as_posix() for p in kernels)
             stop(kernels)
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)  # before the message: the kernels' threads are done
             print(f"\ninterrupted: {', '.join(running) or 'no chapter'} was running; nothing of it was cached."
                   " The chapters that finished are cached; the next build continues from there.", file=sys.stderr)  # fmt: skip
             return 130
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            stamp(cache, *deps)
+            stamp(cache, *deps, current)
     return 0
 
 

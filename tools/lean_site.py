@@ -5,15 +5,13 @@ and takes its math renderer from a CDN (raw TeX offline). Configuration handles 
 (sphinxcontrib-katex's ``katex_prerender``: KaTeX's HTML in the page, no math JavaScript) and a
 template override fontawesome.js (``_templates/layout.html``). This extension does the rest:
 
-- ``builder-inited``: start the KaTeX server, retrying (``start_katex``): sphinxcontrib-katex
-  connects once the socket file exists, which can be before node listens (ConnectionRefusedError
-  on a busy 2-core machine), and leaves node running.
+- ``builder-inited``: start the KaTeX server, retrying a refused connection (``start_katex``: on a
+  busy 2-core machine node may not listen yet when sphinxcontrib-katex connects).
 - ``html-page-context``: drop Thebe's scripts (the launch buttons open Colab and Binder), defer
   the others, add a meta description (Lighthouse's SEO audit), and make a formula KaTeX cannot
   parse (shipped as red TeX) a warning naming the page, so an error under ``-W``.
-- ``build-finished``: copy KaTeX's CSS and fonts from npm's ``katex``, and cut Font Awesome's
-  webfonts, which the theme's CSS draws its icons with, to the icons the pages use (fontTools'
-  documented subsetter; 300,160 -> 4,252 bytes).
+- ``build-finished``: copy KaTeX's CSS and fonts from npm's ``katex``; cut the Font Awesome webfonts
+  the theme's CSS draws icons with to the icons used (fontTools' subsetter; 300,160 -> 4,252 bytes).
 
 HTML is never edited by pattern; ``icon_codepoints``, the one reader of CSS text, raises when it
 finds no icon rule, so a theme upgrade that changes that format fails the build.

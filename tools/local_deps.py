@@ -16,9 +16,9 @@ Configuration (conf.py, or ``sphinx: config:`` in a Jupyter Book ``_config.yml``
     local_deps_packages = ["day08"]            # importable names; found where the build imports them
     local_deps_files = ["requirements.txt"]    # every notebook depends on these
 
-``local_deps.json`` beside the cache keeps ``{notebook hash: {dependency: digest}}``; records
-are stamped when a build finishes, and one without a stamp (made before, or by a build that
-stopped early) counts as stale. Public APIs only: jupyter-cache's ``get_cache``,
+``local_deps.json`` beside the cache keeps ``{notebook hash: {dependency: digest}}``, stamped
+when a build finishes with the digests of when it began (an edit made meanwhile counts as a change);
+a record without a stamp (made before, or by a build that stopped early) counts as stale. Public APIs only: jupyter-cache's ``get_cache``,
 ``list_cache_records``, ``get_cache_bundle``, ``remove_cache`` (what ``jcache cache remove``
 calls); Sphinx's ``env-get-outdated`` and ``build-finished``. ``tools/execute.py`` calls
 ``evict_stale`` and ``stamp`` too, before and after it fills the cache.
@@ -37,6 +37,7 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 STAMPS = "local_deps.json"
 GENERATED = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
+STARTED: dict[str, dict[str, str]] = {}  # source folder -> the digests when its build began
 
 
 def package_digest(name: str) -> str:
@@ -75,12 +76,12 @@ def _stamps(cache) -> tuple[Path, dict]:
     return path, (json.loads(path.read_text(encoding="utf8")) if path.is_file() else {})
 
 
-def evict_stale(cache, packages: list[str], files: list[str] = (), root: Path = Path()) -> list[str]:
-    """Remove the cache records executed against other versions of their dependencies; return
-    their notebooks' URIs (the source paths myst-nb stored them under)."""
+def evict_stale(cache, packages: list[str], files: list[str] = (), root: Path = Path(), current=None) -> list[str]:
+    """Remove the cache records executed against other versions of their dependencies than
+    ``current`` (default: now); return their notebooks' URIs (the paths myst-nb stored them under)."""
     if not packages and not files:
         return []
-    current = digests(packages, files, root)
+    current = current or digests(packages, files, root)
     path, stamps = _stamps(cache)
     evicted = []
     for record in cache.list_cache_records():
@@ -101,10 +102,9 @@ def evict_stale(cache, packages: list[str], files: list[str] = (), root: Path = 
     return evicted
 
 
-def stamp(cache, packages: list[str], files: list[str] = (), root: Path = Path()) -> None:
-    """Note, for every record not yet noted, the digests of the dependencies it was made with."""
+def stamp(cache, packages: list[str], files: list[str] = (), root: Path = Path(), current=None) -> None:
+    """Note, for each record not yet noted, the digests it was made with (``current``: taken before it ran)."""
     path, stamps = _stamps(cache)
-    current = {}
     for record in cache.list_cache_records():
         if record.hashkey not in stamps:
             current = current or digests(packages, files, root)
@@ -126,8 +126,10 @@ def outdated(app, env, added, changed, removed) -> list[str]:
     cache = _cache(app)
     if cache is None:
         return []
+    packages, files, root = app.config.local_deps_packages, app.config.local_deps_files, Path(app.srcdir)
+    STARTED[app.srcdir] = current = digests(packages, files, root)  # before myst-nb runs a notebook
     docs = []
-    for uri in evict_stale(cache, app.config.local_deps_packages, app.config.local_deps_files, Path(app.srcdir)):
+    for uri in evict_stale(cache, packages, files, root, current):
         docname = env.path2doc(uri)
         if docname in env.found_docs and docname not in added | changed:
             docs.append(docname)
@@ -137,9 +139,9 @@ def outdated(app, env, added, changed, removed) -> list[str]:
 
 
 def build_finished(app, exception) -> None:
-    cache = _cache(app)
+    cache, current = _cache(app), STARTED.pop(app.srcdir, None)
     if cache is not None:
-        stamp(cache, app.config.local_deps_packages, app.config.local_deps_files, Path(app.srcdir))
+        stamp(cache, app.config.local_deps_packages, app.config.local_deps_files, Path(app.srcdir), current)
 
 
 def setup(app):
