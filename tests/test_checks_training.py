@@ -1,4 +1,4 @@
-"""The exercise checks of "Exercises: MLP and mini-batch" accept right answers and catch wrong ones."""
+"""The exercise checks of "Exercises: an MLP and mini-batches" accept right answers and catch wrong ones."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 from day08.engine import Value
-from day08.graph import draw_graph, trace
+from day08.graph import count_autograd_nodes, draw_graph, trace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -202,6 +202,17 @@ def test_draw_graph_has_one_box_per_node_and_one_circle_per_operation():
 def test_trace_and_draw_reject_things_that_are_not_values():
     with pytest.raises(ValueError, match="needs an engine Value"):
         trace(torch.tensor(1.0))
+
+
+def test_count_autograd_nodes_counts_each_operation_and_leaf_once():
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = torch.tensor([3.0, 4.0], requires_grad=True)
+    assert count_autograd_nodes((a * b).sum()) == 4  # SumBackward, MulBackward, two AccumulateGrad
+    assert count_autograd_nodes(a * a) == 2  # a used twice: one AccumulateGrad
+    assert count_autograd_nodes((a * 2).tanh()) == 3  # a constant records no node
+    assert count_autograd_nodes(torch.ones(2)) == 0  # nothing recorded
+    with pytest.raises(ValueError, match="needs a torch tensor"):
+        count_autograd_nodes(Value(1.0))
 
 
 STEP_OPS = {

@@ -7,7 +7,11 @@ expected and what came out. When everything agrees it prints one line saying so.
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 
 class CheckFailed(AssertionError):
@@ -121,19 +125,16 @@ def check_cross_entropy(fn) -> None:
 
 
 # ----------------------------------------------------------------------------- MLP, mini-batches
-# --- Chapter "Exercises: MLP and mini-batch" (book/training-exercises.md) -------------------
+# --- Chapter "Exercises: an MLP and mini-batches" (book/training-exercises.md) ------------
 
 
 def check_mlp(model_or_class, num_features: int = 64, num_classes: int = 10) -> None:
     """Check an MLP for exercise (a): Linear(64, h) -> sigmoid -> Linear(h, 10), returning logits.
 
     Pass the class (``check_mlp(MLP)``, built as ``MLP(h)`` for two sizes h, which checks that the
-    hidden size is configurable) or one model (``check_mlp(MLP(32))``). Chapter "Exercises: MLP
-    and mini-batch".
+    hidden size is configurable) or one model (``check_mlp(MLP(32))``). Chapter "Exercises: an
+    MLP and mini-batches".
     """
-    import torch
-    from torch import nn
-
     if isinstance(model_or_class, nn.Module):
         models = [model_or_class]
     elif isinstance(model_or_class, type) and issubclass(model_or_class, nn.Module):
@@ -174,7 +175,7 @@ def check_mlp(model_or_class, num_features: int = 64, num_classes: int = 10) -> 
         if n_params != expected:
             raise CheckFailed(
                 f"the model has {n_params} parameters; with h = {h} it should have "
-                f"(64 + 1) * h + (h + 1) * 10 = {expected}: remove extra layers or parameters"
+                f"({num_features} + 1) * h + (h + 1) * {num_classes} = {expected}: remove extra layers or parameters"
             )
         x = torch.randn(5, num_features, generator=torch.Generator().manual_seed(0)) * 4
         with torch.no_grad():
@@ -217,14 +218,8 @@ def check_minibatch_loop(train_fn) -> None:
     ``nn.CrossEntropyLoss``, one optimizer step per mini-batch, every example once per epoch,
     and return a list with the mean training loss of each epoch as Python floats. The check
     runs it on a small problem (103 examples, so the last batch is smaller). Chapter
-    "Exercises: MLP and mini-batch".
+    "Exercises: an MLP and mini-batches".
     """
-    import math
-
-    import torch
-    from torch import nn
-    from torch.optim.optimizer import register_optimizer_step_pre_hook
-
     n, batch_size, epochs, lr = 103, 10, 3, 0.05
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(n, 4, generator=gen)

@@ -1,7 +1,7 @@
 """Data for the training chapters: the 8x8 digits as tensors, and the full MNIST as a next step.
 
 ``load_digits_split`` is introduced in the chapter "The annotated training loop"
-(``book/training-loop.md``) and used again in "Exercises: MLP and mini-batch"
+(``book/training-loop.md``) and used again in "Exercises: an MLP and mini-batches"
 (``book/training-exercises.md``). ``load_mnist`` is the next step that chapter points to; it
 downloads only when asked (``download=True``) and the network allows it, as in Colab.
 """

@@ -37,7 +37,7 @@ def logsumexp(scores) -> torch.Tensor:
     """log(sum_j e^(s_j)) along the last axis, computed without overflow.
 
     Subtracting the largest score m first keeps every exponent <= 0:
-    log sum_j e^(s_j) = m + log sum_j e^(s_j - m). (Chapter "Softmax".)
+    log sum_j e^(s_j) = m + log sum_j e^(s_j - m). (Page "Going further: cross-entropy in practice".)
     """
     scores = as_scores(scores)
     m = scores.max(dim=-1, keepdim=True).values
@@ -67,7 +67,7 @@ def softmax(scores) -> torch.Tensor:
 
 
 def log_softmax(scores) -> torch.Tensor:
-    """log p(y = i) = s_i - logsumexp(s), along the last axis (chapter "Softmax").
+    """log p(y = i) = s_i - logsumexp(s), along the last axis (what :func:`cross_entropy` uses).
 
     Computed as (s_i - m) - log sum_j e^(s_j - m), with m the largest score, so that huge
     scores lose no precision.
@@ -115,7 +115,8 @@ def cross_entropy(scores, labels, reduction: str = "mean", label_smoothing: floa
 def cross_entropy_grad(scores, labels) -> torch.Tensor:
     """The gradient of the mean cross-entropy with respect to the scores: (y_hat - onehot(y)) / N.
 
-    Derived in the chapter "Cross-entropy"; checked there against ``torch.autograd``.
+    Derived on the page "Going further: cross-entropy in practice", which writes it out and checks
+    it against ``torch.autograd``; ``tests/test_functional.py`` checks this function the same way.
     """
     scores, labels, single = _batch(scores, labels)
     onehot = torch.nn.functional.one_hot(labels, scores.shape[1]).to(scores.dtype)

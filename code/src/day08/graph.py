@@ -13,7 +13,7 @@ from matplotlib.patches import Circle, FancyBboxPatch
 
 from .engine import Value
 
-__all__ = ["trace", "draw_graph"]
+__all__ = ["trace", "count_autograd_nodes", "draw_graph"]
 
 BOX_W, BOX_H, COL_DX, ROW_DY, OP_R = 2.0, 1.1, 3.4, 1.4, 0.3  # in units of the drawing
 INCH = 0.45  # inches per unit: an 8-point label fits a box
@@ -40,6 +40,23 @@ def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
                 edges.append((child, node))
                 stack.append((child, False))
     return nodes, edges
+
+
+def count_autograd_nodes(tensor) -> int:
+    """How many nodes PyTorch recorded behind ``tensor``: its ``grad_fn`` and every node reachable
+    through ``next_functions`` (one ``AccumulateGrad`` per leaf that needs a gradient), each once.
+
+    Chapters "Debrief" and "Why PyTorch" compare it with the size of micrograd's graph (:func:`trace`).
+    """
+    if not hasattr(tensor, "grad_fn"):
+        raise ValueError(f"count_autograd_nodes needs a torch tensor, got {type(tensor).__name__}")
+    seen, stack = set(), [tensor.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is not None and fn not in seen:
+            seen.add(fn)
+            stack.extend(next_fn for next_fn, _ in fn.next_functions)
+    return len(seen)
 
 
 def _layout(nodes: list[Value]) -> dict[int, tuple[int, float]]:

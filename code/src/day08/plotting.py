@@ -81,7 +81,7 @@ def learning_curves(histories: dict, title: str | None = None):
 
     ``histories`` maps a model's name to a dict of equal-length lists with keys
     ``"train_loss"``, ``"test_loss"`` and ``"test_acc"`` (accuracy as a fraction). Also used in
-    the chapter "Exercises: MLP and mini-batch" to put several models on the same axes.
+    the chapter "Exercises: an MLP and mini-batches" to put several models on the same axes.
     """
     if not histories:
         raise ValueError("histories is empty: pass {'model name': {'train_loss': [...], ...}}")
