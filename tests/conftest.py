@@ -1,7 +1,8 @@
-"""Shared fixtures: the built site, and throwaway copies of the book to break on purpose."""
+"""Shared fixtures and helpers: the built site, and throwaway copies of the book to break on purpose."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,21 @@ import book_copy as copies  # tools/book_copy.py (pytest's pythonpath includes t
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+CELL = "\n```{{code-cell}} ipython3\n{}\n```\n"  # CELL.format(source): a code cell to append to a chapter
+
+
+def append(path, text):
+    path.write_text(path.read_text() + text)
+
+
+def failed(result) -> str:
+    """The build's output, after asserting that it failed by reporting, not by crashing. (A kernel
+    stopped in the middle of a cell may print its own traceback higher up: that is not the build.)"""
+    out = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # Sphinx colours its warnings
+    assert result.returncode != 0, f"the build should have failed:\n{out}"
+    crashed = "There was an error in building your book" in out  # Jupyter Book's words for an exception
+    assert not crashed and "Traceback" not in "\n".join(out.splitlines()[-20:]), f"the build crashed:\n{out}"
+    return out
 
 
 def run_build(root: Path, **kwargs) -> subprocess.CompletedProcess:
@@ -19,7 +35,8 @@ def run_build(root: Path, **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def built_site() -> Path:
-    """Build the real book once per test session (a no-op when nothing changed)."""
+    """Build the real book once per test session, as `make html` does (without make's check of
+    the sources: jupyter-cache and Sphinx find nothing to do when nothing changed, about 2 s)."""
     result = run_build(ROOT)
     assert result.returncode == 0, f"the book does not build:\n{result.stdout}\n{result.stderr}"
     return ROOT / "_build" / "html"

@@ -1,4 +1,5 @@
-"""The strict build: it succeeds with zero warnings, and every kind of mistake fails it loudly.
+"""The strict build: every kind of mistake fails it loudly (that a clean copy builds with zero
+warnings is checked in tests/test_contributing.py, before it adds a chapter).
 
 Each fault is injected into a temporary copy of the book (whose executed chapters are copied
 from the real build, so only what the fault touches runs again). Each must make the build exit
@@ -18,38 +19,16 @@ import time
 import book_copy as copies
 import pytest
 import yaml
-from conftest import ROOT, copy_book, run_build
+from build_lock import LOCK
+from conftest import CELL, ROOT, append, copy_book, failed, run_build
 from jupyter_cache import get_cache
 
 pytestmark = pytest.mark.build
 
-CELL = "\n```{{code-cell}} ipython3\n{}\n```\n"
 PLAIN = [str(copies.BIN / "jupyter-book"), "build", "."]  # what a contributor types
 
 
-def append(path, text):
-    path.write_text(path.read_text() + text)
-
-
-def failed(result) -> str:
-    """The build's output, after asserting that it failed by reporting, not by crashing. (A kernel
-    stopped in the middle of a cell may print its own traceback higher up: that is not the build.)"""
-    out = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # Sphinx colours its warnings
-    assert result.returncode != 0, f"the build should have failed:\n{out}"
-    crashed = "There was an error in building your book" in out  # Jupyter Book's words for an exception
-    assert not crashed and "Traceback" not in "\n".join(out.splitlines()[-20:]), f"the build crashed:\n{out}"
-    return out
-
-
 executed_since, now = copies.executed_since, copies.now
-
-
-def test_a_copy_builds_with_zero_warnings_and_runs_nothing(book_copy):
-    start = now()
-    result = run_build(book_copy)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "WARNING" not in result.stdout + result.stderr
-    assert executed_since(book_copy, start) == set()
 
 
 def test_a_cell_that_raises_names_chapter_cell_and_traceback_file(book_copy):
@@ -65,7 +44,7 @@ def test_a_cell_that_raises_names_chapter_cell_and_traceback_file(book_copy):
 def test_plain_jupyter_book_build_fails_on_a_failing_cell_too(book_copy):
     """No -W: the strictness about cells lives in the extension, not in make's flags."""
     append(book_copy / "book" / "agenda.md", CELL.format("raise ValueError('injected')"))
-    result = run_build(book_copy, pre_execute=False, command=PLAIN)
+    result = run_build(book_copy, command=PLAIN)
     assert result.returncode != 0
     out = result.stdout + result.stderr
     assert "book/agenda.md, code cell 1" in out and "ValueError: injected" in out
@@ -80,42 +59,53 @@ def test_a_cell_over_the_time_limit_says_so(book_copy):
 
 
 @pytest.fixture(scope="module")
-def five_faults(tmp_path_factory, built_site) -> str:
+def five_faults(tmp_path_factory, built_site) -> tuple[str, dict[str, int]]:
     """One build of a copy with five independent mistakes (each test below checks one is
-    reported at its file): one build instead of five."""
+    reported at its file, and at its line where Sphinx knows it): one build instead of five.
+    Returns the output and the lines of index.md's two mistakes."""
     root = copy_book(tmp_path_factory.mktemp("faults") / "book")
-    append(root / "book" / "index.md", "\nSee {ref}`no-such-label`.\n")
+    index = root / "book" / "index.md"
+    mistakes = {"ref": "See {ref}`no-such-label`.", "glue": "The answer is {glue:text}`no_such_key`."}
+    append(index, f"\n{mistakes['ref']}\n")
     append(root / "book" / "agenda.md", "\nA broken formula: $\\frac{1}{$.\n")
     append(root / "book" / "resources.md", "\n![A figure that is not there](no-such-image.png)\n")
-    append(root / "book" / "index.md", "\nThe answer is {glue:text}`no_such_key`.\n")
+    append(index, f"\n{mistakes['glue']}\n")
     (root / "book" / "orphan.md").write_text((root / "book" / "agenda.md").read_text())
-    return failed(run_build(root))
+    lines = index.read_text().splitlines()
+    out = failed(run_build(root))
+    assert "returns a non-zero exit code (1)" in out, out[-2000:]  # Jupyter Book's verdict
+    return out, {key: lines.index(text) + 1 for key, text in mistakes.items()}
 
 
 def test_a_missing_cross_reference_target(five_faults):
-    assert re.search(r"book/index\.md:\d*:? WARNING: .*no-such-label", five_faults), five_faults
+    out, line = five_faults
+    assert re.search(rf"book/index\.md:{line['ref']}: WARNING: .*no-such-label", out), out
 
 
 def test_a_formula_katex_cannot_parse(five_faults):
-    assert re.search(r"book/agenda[^\n]*WARNING: KaTeX cannot typeset `\\frac\{1\}\{`", five_faults), five_faults
+    out, _ = five_faults
+    assert re.search(r"book/agenda[^\n]*WARNING: KaTeX cannot typeset `\\frac\{1\}\{`", out), out
 
 
 def test_a_missing_image(five_faults):
-    assert re.search(r"book/resources\.md:\d*:? WARNING: .*no-such-image\.png", five_faults), five_faults
+    out, _ = five_faults
+    assert re.search(r"book/resources\.md:\d*:? WARNING: .*no-such-image\.png", out), out
 
 
 def test_a_glue_key_that_does_not_exist(five_faults):
-    assert re.search(r"book/index\.md:\d*:? WARNING: .*no_such_key", five_faults), five_faults
+    out, line = five_faults
+    assert re.search(rf"book/index\.md:{line['glue']}: WARNING: .*no_such_key", out), out
 
 
 def test_a_chapter_missing_from_the_toc(five_faults):
-    assert re.search(r"book/orphan\.md: WARNING: document isn't included in any toctree", five_faults), five_faults
+    out, _ = five_faults
+    assert re.search(r"book/orphan\.md: WARNING: document isn't included in any toctree", out), out
 
 
 def test_a_toc_entry_with_no_file(book_copy):
     toc_path = book_copy / "_toc.yml"
     toc = yaml.safe_load(toc_path.read_text())
-    toc.setdefault("chapters" if toc["format"] == "jb-book" else "sections", []).append({"file": "book/ghost"})
+    toc["chapters"].append({"file": "book/ghost"})
     toc_path.write_text(yaml.safe_dump(toc))
     out = failed(run_build(book_copy))
     assert "book/ghost" in out, out
@@ -186,11 +176,10 @@ def test_plain_jupyter_book_build_is_never_stale(mini_book):
     """The stock command alone (no pre-step): a prose edit runs nothing, a code edit runs that
     chapter, a package edit runs exactly the chapters that import it, new pins run them all."""
     a, b, plain = "book/uses_a.md", "book/uses_b.md", "book/plain.md"
-    stock = {"pre_execute": False, "command": [*PLAIN, "-W", "-n", "--keep-going"]}
 
     def build() -> set[str]:
         start = now()
-        result = run_build(mini_book, **stock)
+        result = run_build(mini_book, command=[*PLAIN, "-W", "-n", "--keep-going"])
         assert result.returncode == 0, result.stdout + result.stderr
         return executed_since(mini_book, start)
 
@@ -221,7 +210,7 @@ def test_make_skips_the_build_when_nothing_changed_but_not_after_an_edit_made_du
     make = ["make", "--no-print-directory", "html", f"VENV={ROOT / '.venv'}"]  # also under make test
     env = copies.environment(book_copy)
     first = subprocess.Popen(make, cwd=book_copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    running, deadline = book_copy / "_build/.build.lock", time.monotonic() + 120  # tools/build_lock.py
+    running, deadline = book_copy / "_build" / LOCK, time.monotonic() + 120
     while not running.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.1)  # past the file system's clock tick (4 ms here), well before the build ends
@@ -262,8 +251,7 @@ def test_a_missing_node_tool_is_a_message_not_a_traceback(book_copy):
 def test_two_builds_at_once_after_a_code_edit_both_succeed(book_copy):
     append(book_copy / "book" / "agenda.md", CELL.format("print('edited', 6 * 7)"))
     env = copies.environment(book_copy)
-    steps = [sys.executable, "tools/execute.py", "jupyter-book", *copies.JUPYTER_BOOK[1:]]  # as make html
-    builds = [subprocess.Popen(steps, cwd=book_copy, env=env, stdout=subprocess.PIPE,
+    builds = [subprocess.Popen(copies.MAKE_HTML, cwd=book_copy, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]  # fmt: skip
     outputs = [b.communicate(timeout=600)[0] for b in builds]
     for build, out in zip(builds, outputs, strict=True):
@@ -292,8 +280,7 @@ def alive(pid: int) -> bool:
 def test_ctrl_c_while_sphinx_writes_says_interrupted_without_a_traceback(book_copy):
     with (book_copy / "tools" / "notebooks.py").open("a") as extension:
         extension.write("# edited: Sphinx reads and writes every page again (env_version)\n")
-    command = [sys.executable, "tools/execute.py", "jupyter-book", *copies.JUPYTER_BOOK[1:]]  # as make html
-    build = subprocess.Popen(command, cwd=book_copy, env=copies.environment(book_copy), stdout=subprocess.PIPE,
+    build = subprocess.Popen(copies.MAKE_HTML, cwd=book_copy, env=copies.environment(book_copy), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)  # fmt: skip
     lines = []
     for line in build.stdout:  # Jupyter Book prints its output folder, then runs Sphinx

@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT
 from day08.claims import ClaimFailed, claim
 
-CELL = re.compile(r"```\{code-cell\}[^\n]*\n((?::[^\n]*\n)*)(.*?)\n```", re.S)
+from notebooks import read_chapter
+
 CALL = re.compile(r'claim\(\s*"([^"]+)",\s*"([^"]+)",')
 
 # The build-time checks of each chapter, by name (the sentence each backs is in the call).
@@ -60,9 +61,9 @@ def checks_by_chapter() -> dict[str, list[tuple[str, str, bool]]]:
     for path in sorted((ROOT / "book").glob("*.md")):
         if path.name.startswith("_"):
             continue
-        for header, body in CELL.findall(path.read_text()):
-            for chapter, name in CALL.findall(body):
-                found.setdefault(path.stem, []).append((chapter, name, "remove-cell" in header))
+        for cell in read_chapter(path).cells:  # the cells as myst-nb reads them, with their tags
+            for chapter, name in CALL.findall(cell.source if cell.cell_type == "code" else ""):
+                found.setdefault(path.stem, []).append((chapter, name, "remove-cell" in cell.metadata.get("tags", [])))
     return found
 
 

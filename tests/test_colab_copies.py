@@ -205,7 +205,7 @@ def test_every_solution_code_cell_is_inside_its_folded_section():
                         in_solution = False
             elif in_solution and "remove-cell" not in cell.metadata.get("tags", []):
                 expected.append(colab.GLUE_IMPORT.sub("", cell.source).strip("\n"))
-        folded_code = [  # hidden cells are left out, or kept for their figure (tested above)
+        folded_code = [  # hidden cells are left out, or kept for their figure (tested below)
             copy.cells[i].source
             for i in sorted(folded)
             if copy.cells[i].cell_type == "code" and not copy.cells[i].source.startswith("# @title Show the figure")

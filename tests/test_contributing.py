@@ -19,24 +19,14 @@ from importlib.metadata import version
 
 import pytest
 import yaml
-from conftest import ROOT, copy_book, run_build
-
-pytestmark = pytest.mark.build
-
-CELL = "\n```{{code-cell}} ipython3\n{}\n```\n"
+from book_copy import executed_since, now
+from conftest import CELL, ROOT, copy_book, failed, run_build
 
 
 def scaffold(root, name, title):
     return subprocess.run(
         [sys.executable, "tools/new_chapter.py", name, title], cwd=root, capture_output=True, text=True
     )
-
-
-def lines(result) -> list[str]:
-    """The build's output lines (without Sphinx's colours), after asserting that it failed."""
-    out = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
-    assert result.returncode != 0, f"the build should have failed:\n{out}"
-    return out.strip().splitlines()
 
 
 def status_row(root, docname: str) -> str:
@@ -49,8 +39,13 @@ def status_row(root, docname: str) -> str:
 # ----------------------------------------------------------------------------- make chapter
 
 
-def test_a_scaffolded_chapter_is_listed_and_builds_strictly(book_copy):
-    assert run_build(book_copy).returncode == 0  # so the second build below is incremental
+@pytest.mark.build
+def test_a_copy_builds_cleanly_then_a_scaffolded_chapter_is_listed_and_builds_strictly(book_copy):
+    start = now()
+    first = run_build(book_copy)  # the copy as it is: no warning, and nothing to execute
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "WARNING" not in first.stdout + first.stderr
+    assert executed_since(book_copy, start) == set()
     result = scaffold(book_copy, "my-topic", "My topic: softmax by hand")
     assert result.returncode == 0, result.stderr
     path = book_copy / "book" / "my-topic.md"
@@ -91,12 +86,13 @@ def test_make_chapter_refuses_a_bad_name_or_an_existing_file(tmp_path):
 # ----------------------------------------------------------------------------- errors
 
 
+@pytest.mark.build
 def test_a_failing_cell_in_any_chapter_is_named_in_the_last_lines(book_copy):
     assert scaffold(book_copy, "broken-topic", "Broken").returncode == 0
     path = book_copy / "book" / "broken-topic.md"
     path.write_text(path.read_text() + CELL.format("weights = torch.ones(3) @ torch.ones(4)"))
     cells = path.read_text().count("```{code-cell}")  # the broken cell is the chapter's last
-    out = lines(run_build(book_copy))
+    out = failed(run_build(book_copy)).strip().splitlines()
     at = next(i for i, line in enumerate(out) if "BUILD FAILED: 1 chapter(s) raised an error." in line)
     assert len(out) - at <= 12, "the summary is not among the last lines"
     assert out[at + 1].startswith(f"  book/broken-topic.md, code cell {cells}, line "), out[at:]
@@ -104,17 +100,6 @@ def test_a_failing_cell_in_any_chapter_is_named_in_the_last_lines(book_copy):
     assert "RuntimeError" in out[at + 2]
     report = re.fullmatch(r"\s*full traceback: (\S+)", out[at + 3]).group(1)
     assert "RuntimeError" in (book_copy / report).read_text()
-
-
-def test_sphinx_warnings_name_file_and_line_and_fail_the_build(book_copy):
-    path = book_copy / "book" / "index.md"
-    text = path.read_text().splitlines()
-    path.write_text("\n".join([*text, "", "See {ref}`no-such-label`.", "", "Then {glue:text}`no_such_key`.", ""]))
-    out = lines(run_build(book_copy))
-    ref, glue = len(text) + 2, len(text) + 4
-    assert any(f"book/index.md:{ref}: WARNING" in line and "no-such-label" in line for line in out), out[-20:]
-    assert any(f"book/index.md:{glue}: WARNING" in line and "no_such_key" in line for line in out), out[-20:]
-    assert any("returns a non-zero exit code (1)" in line for line in out), out[-12:]  # Jupyter Book's verdict
 
 
 # ----------------------------------------------------------------------------- make serve
@@ -143,6 +128,7 @@ def wait_for(condition, what: str, polls: int = 600, every: float = 0.5):
     pytest.fail(f"gave up waiting for {what}")
 
 
+@pytest.mark.build
 def test_serve_rebuilds_an_edited_chapter_and_stops_cleanly_on_ctrl_c(book_copy, tmp_path):
     """`make serve` is sphinx-autobuild's command line over the same cached, strict build."""
     port, log = free_port(), tmp_path / "serve.log"
@@ -156,12 +142,11 @@ def test_serve_rebuilds_an_edited_chapter_and_stops_cleanly_on_ctrl_c(book_copy,
         page = url + "/book/index.html"
         assert "websocket-reload" in wait_for(lambda: fetch(page), "the first page")  # the browser reloads itself
 
-        cache = book_copy / "_build" / ".jupyter_cache" / "__version__.txt"
-        before = sorted(p.name for p in (cache.parent / "executed").iterdir())
+        start = now()
         path = book_copy / "book" / "index.md"
         path.write_text(path.read_text() + "\nA sentence added while the preview was running.\n")
         wait_for(lambda: "added while the preview was running" in fetch(page), "the edited prose to be served")
-        assert sorted(p.name for p in (cache.parent / "executed").iterdir()) == before, "a prose edit executed code"
+        assert executed_since(book_copy, start) == set(), "a prose edit executed code"
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:

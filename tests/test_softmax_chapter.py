@@ -13,7 +13,7 @@ PAGES = ["book/softmax.html", "book/cross-entropy.html", "book/cross-entropy-fur
 
 @pytest.fixture(scope="module")
 def soup(built_site):
-    """Both pages' articles in one document, in reading order."""
+    """The three pages' articles in one document, in reading order."""
     parts = [BeautifulSoup((built_site / p).read_text(encoding="utf-8"), "html.parser") for p in PAGES]
     first = parts[0]
     for other in parts[1:]:

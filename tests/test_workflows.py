@@ -315,8 +315,3 @@ def test_least_privilege_and_concurrency(path):
             assert granted == {"pages": "write", "id-token": "write"}, name
         else:
             assert not granted, f"job {name} needs no extra permissions"
-
-
-def test_jupyter_book_is_pinned_below_2():
-    pin = re.search(r"^jupyter-book==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
-    assert pin and pin.group(1).startswith("1."), "Jupyter Book 2 is a different tool; pin 1.x"

@@ -28,11 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -40,6 +38,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script beside book_copy.py, not in the book
 import book_copy  # noqa: E402
+from colab import reading_order  # noqa: E402
+from site_server import served  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
@@ -73,8 +73,7 @@ def elements(path: Path) -> int:
 
 
 def chapters() -> list[str]:
-    toc = (ROOT / "_toc.yml").read_text()
-    return [f"{doc}.html" for doc in re.findall(r"(?:root|file):\s*(\S+)", toc)]
+    return [f"{doc}.html" for doc in reading_order(ROOT)]
 
 
 def build(root: Path) -> Path:
@@ -97,20 +96,6 @@ def default_copy(dest: Path) -> Path:
     config.get("html", {}).pop("favicon", None)
     (dest / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     return build(dest)
-
-
-@contextmanager
-def served(site: Path):
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "site_server.py"), "--gzip", "--dir", str(site)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield server.stdout.readline().strip()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def lighthouse(url: str, chrome: str) -> dict:
@@ -139,7 +124,7 @@ def lighthouse(url: str, chrome: str) -> dict:
 def measure(name: str, site: Path, pages: list[str], chrome: str, runs: int) -> list[dict]:
     """Per page, the Lighthouse run with the median performance score of ``runs`` runs."""
     rows = []
-    with served(site) as url:
+    with served(site, compress=True) as url:
         for page in pages:
             results = sorted((lighthouse(url + page, chrome) for _ in range(runs)), key=lambda r: r["performance"])
             spread = {"lowest": results[0]["performance"], "highest": results[-1]["performance"]}

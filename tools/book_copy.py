@@ -1,7 +1,7 @@
 """Throwaway copies of the book, built as `make html` builds it (for the tests and the benchmark).
 
     copy_book(dest, cache=True)   # sources, node_modules linked, and optionally the execution cache
-    build(dest)                   # tools/execute.py jupyter-book build . -W -n --keep-going -q
+    build(dest)                   # MAKE_HTML: tools/execute.py jupyter-book build . -W -n --keep-going -q
 
 A copy's chapters import the copy's own package: ``build`` puts ``code/src`` first on
 PYTHONPATH, for the build (tools/local_deps.py digests what it imports) and for the kernels.
@@ -32,6 +32,8 @@ BOOK_FILES = [
     "_templates",
 ]
 JUPYTER_BOOK = [str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going", "-q"]
+# make html's recipe: the pre-step, then the same jupyter-book command in its process
+MAKE_HTML = [sys.executable, "tools/execute.py", "jupyter-book", *JUPYTER_BOOK[1:]]
 
 
 def copy_book(dest: Path, root: Path = ROOT, cache: bool = False) -> Path:
@@ -56,10 +58,8 @@ def environment(root: Path) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=pythonpath, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-def build(root: Path, pre_execute: bool = True, command: list[str] = JUPYTER_BOOK, timeout: float = 900):
-    """Build ``root`` as `make html` does (or with ``command`` alone); never raises on failure."""
-    if pre_execute:  # make html: the pre-step, then the same jupyter-book command in its process
-        command = [sys.executable, "tools/execute.py", "jupyter-book", *command[1:]]
+def build(root: Path, command: list[str] = MAKE_HTML, timeout: float = 900):
+    """Build ``root`` as `make html` does (or with ``command``); never raises on failure."""
     return subprocess.run(command, cwd=root, env=environment(root), capture_output=True, text=True, timeout=timeout)
 
 

@@ -3,8 +3,9 @@
     python tools/site_server.py                   # _build/html on a free port, plain
     python tools/site_server.py --gzip --port 8000
 
-The first line printed is the site's base URL (``http://127.0.0.1:PORT/``); the browser tests
-and ``tools/bench_site.py`` start this script, read that line, and stop the process by its PID.
+The first line printed is the site's base URL (``http://127.0.0.1:PORT/``). The browser tests
+and ``tools/bench_site.py`` use ``served``: it starts this script, reads that line, and stops
+the process by its PID.
 With ``--gzip``, text files (HTML, CSS, JS, SVG, JSON) are compressed when the client accepts
 it; images and fonts are already compressed and are sent as they are, as on GitHub Pages.
 """
@@ -15,7 +16,9 @@ import argparse
 import functools
 import gzip
 import io
+import subprocess
 import sys
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -44,6 +47,21 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "max-age=600")  # what GitHub Pages sends
         self.end_headers()
         return io.BytesIO(body)
+
+
+@contextmanager
+def served(directory: Path, compress: bool = False):
+    """Serve ``directory`` from a child process running this script; yield the site's base URL."""
+    command = [sys.executable, __file__, "--dir", str(directory), *(["--gzip"] if compress else [])]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the site server did not start for {directory}: {url!r}")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def main() -> None:
