@@ -50,7 +50,7 @@ EXPECTED = {
     "training-exercises": [
         "mlp-beats-logistic-every-seed", "mlp-lower-test-loss", "mlp-slower-start", "slopes-small",
         "five-units-worst", "climbs-to-25", "flat-from-25", "mb-faster-per-epoch", "mb-100-beats-fb-2000", "mb-similar-accuracy",
-        "mb-epoch-costs-more", "mb-less-time-overall",
+        "mb-epoch-costs-more", "per-second-closer",
     ],
 }  # fmt: skip
 
