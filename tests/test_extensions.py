@@ -10,9 +10,11 @@ import ast
 import inspect
 import sys
 import textwrap
+import weakref
 from pathlib import Path
 
 import cell_errors
+import execute
 import local_deps
 import nbformat
 import pytest
@@ -184,6 +186,37 @@ def test_the_package_digest_ignores_caches_but_not_sources(package):
     assert local_deps.package_digest("mypkg") == before
     (package / "new.py").write_text("")
     assert local_deps.package_digest("mypkg") != before
+
+
+# ----------------------------------------------------------------------------- execute
+
+
+def test_a_ctrl_c_python_drops_in_a_weakref_callback_still_interrupts_the_build(monkeypatch, capsys):
+    """Seen on this machine: SIGINT raised inside a weakref callback during Sphinx's write; Python
+    printed "Exception ignored in", dropped it, and the build exited 0."""
+
+    class Page:
+        pass
+
+    def ctrl_c(_):
+        raise KeyboardInterrupt
+
+    def build(args, prog_name):
+        page = Page()
+        watcher = weakref.ref(page, ctrl_c)  # noqa: F841 (alive until the page is collected)
+        del page  # the callback raises KeyboardInterrupt; Python reports it as unraisable and goes on
+        sys.exit(0)  # the build finishes, as Jupyter Book's command does
+
+    class EntryPoint:
+        load = staticmethod(lambda: build)
+
+    monkeypatch.setattr(execute, "entry_points", lambda **_: [EntryPoint])
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # restored after the test
+    with pytest.raises(SystemExit) as done:
+        execute.jupyter_book(["build", "."])
+    assert done.value.code == 130
+    err = capsys.readouterr().err
+    assert "interrupted while Sphinx read or wrote the pages" in err and "Traceback" not in err
 
 
 # ----------------------------------------------------------------------------- cell_errors

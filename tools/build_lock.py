@@ -1,11 +1,10 @@
 """Sphinx extension: one build at a time in a book's ``_build/`` folder.
 
-Two builds of the same book at once (``make serve`` rebuilding while ``make html`` runs, two
-terminals) write the same execution cache and pages; one used to die with jupyter-cache's
-``KeyError: 'Notebook file does not exist for cache record'``. Each build now holds an exclusive
-lock on ``_build/.build.lock`` (``filelock``: an OS lock, released however the process ends)
-from ``config-inited`` to ``build-finished``. A second build says that it waits, waits, then
-builds from what the first left: both succeed. ``tools/execute.py`` holds the same lock.
+Two builds of one book at once (``make serve`` rebuilding while ``make html`` runs) write the
+same cache and pages; one used to die with jupyter-cache's ``KeyError: 'Notebook file does not
+exist for cache record'``. Each build holds ``_build/.build.lock`` (``filelock``: an OS lock,
+released however the process ends) from ``config-inited`` to ``build-finished``; a second build
+says that it waits, then builds from what the first left. ``tools/execute.py`` holds it too.
 """
 
 from __future__ import annotations

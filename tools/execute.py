@@ -48,8 +48,7 @@ def execute(notebook, path: Path, timeout: int, allow_errors: bool, kernels: dic
 
     sockets = tempfile.mkdtemp(prefix="d8k-")  # short: a Unix socket path must fit in 107 bytes
     name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
-    # Unix sockets, not TCP on loopback: the kernel talks to this process only.
-    km = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
+    km = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))  # not TCP on loopback
     kernels[path] = km
     try:
         return single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, km=km)
@@ -147,10 +146,12 @@ def run(root: Path = ROOT) -> int:
 def jupyter_book(args: list[str]) -> None:
     """``jupyter-book ARGS`` through its entry point, in this process: it reuses the modules imported."""
     (command,) = entry_points(group="console_scripts", name="jupyter-book")
+    dropped = []  # a Ctrl-C raised inside a weakref callback, which Python would print and drop (documented hook)
+    sys.unraisablehook = lambda u: dropped.append(u) if u.exc_type is KeyboardInterrupt else sys.__unraisablehook__(u)
     try:
         command.load()(args, prog_name="jupyter-book")
     except SystemExit as done:  # Jupyter Book exits with the KeyboardInterrupt when Sphinx had one
-        if isinstance(done.code, KeyboardInterrupt):
+        if isinstance(done.code, KeyboardInterrupt) or (dropped and not done.code):
             print("interrupted while Sphinx read or wrote the pages; executed chapters stay cached.", file=sys.stderr)
             sys.exit(130)
         raise
