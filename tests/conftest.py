@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def built_site() -> Path:
 def copy_book(dest: Path, warm_cache: bool = True) -> Path:
     """Copy the book's sources to ``dest``; with ``warm_cache``, also the executed notebooks."""
     return copies.copy_book(dest, ROOT, cache=warm_cache)
+
+
+@pytest.fixture
+def ctrl_c_reaches_children():
+    """Ctrl-C as in a terminal: the processes a test starts handle SIGINT, even when this run was
+    started ignoring it (a background job: `make test &`), which they would inherit."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

@@ -277,6 +277,7 @@ def alive(pid: int) -> bool:
     )
 
 
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 def test_ctrl_c_while_sphinx_writes_says_interrupted_without_a_traceback(book_copy):
     with (book_copy / "tools" / "notebooks.py").open("a") as extension:
         extension.write("# edited: Sphinx reads and writes every page again (env_version)\n")
@@ -296,6 +297,7 @@ def test_ctrl_c_while_sphinx_writes_says_interrupted_without_a_traceback(book_co
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 def test_ctrl_c_says_interrupted_leaves_no_kernel_and_the_next_build_continues(book_copy):
     append(book_copy / "book" / "agenda.md", CELL.format("import time\ntime.sleep(30)"))
     step = subprocess.Popen([sys.executable, "tools/execute.py"], cwd=book_copy, env=copies.environment(book_copy),

@@ -129,6 +129,7 @@ def wait_for(condition, what: str, polls: int = 600, every: float = 0.5):
 
 
 @pytest.mark.build
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 def test_serve_rebuilds_an_edited_chapter_and_stops_cleanly_on_ctrl_c(book_copy, tmp_path):
     """`make serve` is sphinx-autobuild's command line over the same cached, strict build."""
     port, log = free_port(), tmp_path / "serve.log"
@@ -146,6 +147,9 @@ def test_serve_rebuilds_an_edited_chapter_and_stops_cleanly_on_ctrl_c(book_copy,
         path = book_copy / "book" / "index.md"
         path.write_text(path.read_text() + "\nA sentence added while the preview was running.\n")
         wait_for(lambda: "added while the preview was running" in fetch(page), "the edited prose to be served")
+        # the page is served as soon as it is written; sphinx-autobuild says "Serving on" again once
+        # its sphinx-build has exited (Ctrl-C before that reaches that process's atexit clean-up)
+        wait_for(lambda: log.read_text().count(f"Serving on {url}") >= 2, "the rebuild to finish")
         assert executed_since(book_copy, start) == set(), "a prose edit executed code"
     finally:
         os.killpg(server.pid, signal.SIGINT)
